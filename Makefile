@@ -1,0 +1,44 @@
+# One entry point for developers. Needs only python3.11, git and make: the first target that
+# needs the environment builds it (a private copy of uv, then the locked dependencies).
+PYTHON ?= python3.11
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+RUN := UV_PYTHON_DOWNLOADS=never $(UV) run --locked --python $(PYTHON)
+DEMO_DIR ?= demo-force
+
+.PHONY: install test lint typecheck unit demo bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.synced
+
+lint: install
+	$(RUN) ruff check src tests bench
+	$(RUN) ruff format --check src tests bench
+
+typecheck: install
+	$(RUN) mypy
+
+unit: install
+	$(RUN) pytest -q -n auto --dist loadgroup
+
+test: lint typecheck unit
+
+demo: install
+	rm -rf $(DEMO_DIR)
+	$(RUN) custodes synth --out $(DEMO_DIR)/bundle --workforce 300 --days 14 --seed 7
+	$(RUN) custodes ingest $(DEMO_DIR)/bundle --home $(DEMO_DIR)/home
+	$(RUN) custodes status --home $(DEMO_DIR)/home
+
+bench: install
+	$(RUN) python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,303 @@
+"""The ``custodes`` command: a thin face over the library.
+
+Each command parses its options, calls one library function and presents the result: a Rich
+table for people, ``--json`` for scripts, ``--quiet`` for neither. Mistakes a user can make
+surface as one line on standard error and exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from custodes.errors import CustodesError
+
+app = typer.Typer(
+    name="custodes",
+    help="Custodes: accountable access to personal data in police systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+HomeOption = Annotated[
+    Path, typer.Option("--home", help="The store directory (created by the first ingest).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+
+
+class BundleFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; a user's mistake becomes one line on stderr and exit status 2."""
+    try:
+        return action()
+    except (CustodesError, ValueError) as error:
+        for line in str(error).splitlines() or ["error"]:
+            err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not enabled,
+        transient=False,
+    )
+    with progress:
+        yield progress
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the bundle to.")],
+    workforce: Annotated[int, typer.Option(help="Number of officers and staff.")] = 500,
+    days: Annotated[int, typer.Option(help="Number of days of activity.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same force.")] = 1,
+    start: Annotated[str, typer.Option(help="First day of activity, YYYY-MM-DD.")] = "2026-01-05",
+    fmt: Annotated[BundleFormat, typer.Option("--format", help="Table file format.")] = (
+        BundleFormat.csv
+    ),
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Generate a synthetic force: a valid bundle plus ground truth in OUT/truth/."""
+    from custodes.synth import generate
+
+    def run() -> Any:
+        first_day = _parse_date(start, "--start")
+        with _progress(not (quiet or as_json)) as progress:
+            task = progress.add_task("generating force", total=None)
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return generate(
+                out_dir,
+                workforce=workforce,
+                days=days,
+                seed=seed,
+                start=first_day,
+                fmt=fmt.value,
+                on_progress=tick,
+            )
+
+    summary = _guard(run)
+    if as_json:
+        _emit_json(summary.to_dict())
+    elif not quiet:
+        table = RichTable(title=f"Synthetic force written to {out_dir}")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for name, rows in summary.rows.items():
+            table.add_row(name, f"{rows:,}")
+        out.print(table)
+        misuse = sum(summary.misuse_events.values())
+        out.print(
+            f"{summary.events:,} access events ({misuse:,} misuse, ground truth in "
+            f"{out_dir / 'truth'}) in {summary.seconds:.1f} s"
+        )
+
+
+@app.command()
+def ingest(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory of NAME.csv / NAME.parquet.")],
+    home: HomeOption,
+    batch_rows: Annotated[
+        int, typer.Option(help="Records per atomic batch (a killed ingest resumes from one).")
+    ] = 2_000_000,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Validate a bundle and add it to the store; bad rows go to quarantine, none are lost."""
+    from custodes.store.ingest import ingest as run_ingest
+
+    def run() -> Any:
+        with _progress(not (quiet or as_json)) as progress:
+            tasks: dict[str, Any] = {}
+
+            def tick(table: str, done: int, total: int) -> None:
+                if table not in tasks:
+                    tasks[table] = progress.add_task(f"ingesting {table}", total=total)
+                progress.update(tasks[table], completed=done, total=total)
+
+            return run_ingest(bundle, home, batch_rows=batch_rows, progress=tick)
+
+    report = _guard(run)
+    if as_json:
+        _emit_json(report.to_dict())
+    elif not quiet:
+        _print_reconciliation(report.to_dict(), f"Ingest of {bundle}")
+        _print_notes(report.to_dict()["total"], home)
+    if not report.balanced:
+        err.print("[bold red]error:[/] reconciliation does not balance; please report this bug")
+        raise typer.Exit(1)
+
+
+def _print_reconciliation(report: dict[str, Any], title: str) -> None:
+    table = RichTable(title=f"{title}: rows read = stored + quarantined + duplicates")
+    for name in ("table", "read", "stored", "quarantined", "duplicates", "balanced"):
+        table.add_column(name, justify="left" if name == "table" else "right")
+    for row in report["files"]:
+        table.add_row(
+            row["table"],
+            f"{row['read']:,}",
+            f"{row['stored']:,}",
+            f"{row['quarantined']:,}",
+            f"{row['duplicates']:,}",
+            "yes" if row["balanced"] else "[bold red]NO[/]",
+        )
+    total = report["total"]
+    table.add_row(
+        "[bold]total[/]",
+        f"{total['read']:,}",
+        f"{total['stored']:,}",
+        f"{total['quarantined']:,}",
+        f"{total['duplicates']:,}",
+        "yes" if total["balanced"] else "[bold red]NO[/]",
+    )
+    out.print(table)
+
+
+def _print_notes(total: dict[str, Any], home: Path) -> None:
+    if total["unknown_person"]:
+        out.print(
+            f"{total['unknown_person']:,} events by a person_id not in the workforce: "
+            "stored and marked (person_known = false)"
+        )
+    if total["new_versions"]:
+        out.print(f"{total['new_versions']:,} reference rows changed: stored as new versions")
+    if total["quarantined"]:
+        out.print(
+            f"{total['quarantined']:,} rows quarantined: see `custodes quarantine --home {home}`"
+        )
+
+
+@app.command()
+def status(home: HomeOption, as_json: JsonOption = False) -> None:
+    """What the store holds (per table: rows, date range) and the last reconciliation."""
+    from custodes.store.status import store_status
+    from custodes.store.store import open_store
+
+    def run() -> dict[str, Any]:
+        store = open_store(home)
+        try:
+            return store_status(store)
+        finally:
+            store.close()
+
+    data = _guard(run)
+    if as_json:
+        _emit_json(data)
+        return
+    table = RichTable(title=f"Custodes store at {home}")
+    for name in ("table", "rows", "versions", "from", "to"):
+        table.add_column(name, justify="left" if name in ("table", "from", "to") else "right")
+    for row in data["tables"]:
+        table.add_row(
+            row["table"],
+            f"{row['rows']:,}",
+            f"{row['versions']:,}",
+            row["first"] or "",
+            row["last"] or "",
+        )
+    out.print(table)
+    out.print(
+        f"events by unknown person_id: {data['events_by_unknown_person']:,}; "
+        f"rows in quarantine: {data['quarantined_rows']:,}"
+    )
+    last = data["last_ingest"]
+    if last is None:
+        out.print("no ingest has finished yet")
+    else:
+        out.print(
+            f"last ingest: run {last['run_id']} of {last['source']}, {last['status']}, finished {last['finished']}"
+        )
+        if last["report"] and last["report"].get("files"):
+            _print_reconciliation(
+                {
+                    "files": last["report"]["files"],
+                    "total": last["report"].get("total") or _sum(last["report"]["files"]),
+                },
+                f"Run {last['run_id']}",
+            )
+
+
+def _sum(files: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("read", "stored", "quarantined", "duplicates")
+    total: dict[str, Any] = {k: sum(f[k] for f in files) for k in keys}
+    total["balanced"] = (
+        total["read"] == total["stored"] + total["quarantined"] + total["duplicates"]
+    )
+    return total
+
+
+@app.command()
+def quarantine(
+    home: HomeOption,
+    limit: Annotated[int, typer.Option(help="Show at most this many rows.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List quarantined rows: file, line, column and the reason, newest batch first."""
+    from custodes.store.store import open_store
+
+    def run() -> list[tuple[Any, ...]]:
+        store = open_store(home)
+        try:
+            return store.query(
+                "SELECT table_name, file, line, column_name, reason, raw FROM quarantine "
+                "ORDER BY _batch DESC, line LIMIT ?",
+                [limit],
+            )
+        finally:
+            store.close()
+
+    rows = _guard(run)
+    if as_json:
+        keys = ("table", "file", "line", "column", "reason", "raw")
+        _emit_json([dict(zip(keys, row, strict=True)) for row in rows])
+        return
+    table = RichTable(title="Quarantined rows")
+    for name in ("file", "line", "column", "reason"):
+        table.add_column(name)
+    for _, file, line, column, reason, _ in rows:
+        table.add_row(file, str(line), column or "", reason)
+    out.print(table)
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
+
+
+def main() -> None:
+    app()

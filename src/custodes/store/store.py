@@ -1,0 +1,236 @@
+"""The embedded store under HOME: Parquet files, a SQLite catalog, and DuckDB on top.
+
+Layout::
+
+    HOME/catalog.sqlite                       runs and batches (the truth of what is stored)
+    HOME/store/access_events/month=YYYY-MM/   events, one file per batch and month
+    HOME/store/<table>/b<batch>.parquet       reference tables, one file per batch
+    HOME/store/quarantine/b<batch>.parquet    rejected rows with file, line, column and reason
+    HOME/.pending/b<batch>/...                files of a batch not yet moved into store/
+    HOME/.work/                               scratch space of a running ingest
+
+A batch is written under ``.pending``, committed in the catalog, then moved into ``store/``. A
+process killed at any point leaves either an open batch (recovery deletes its files) or a
+committed one (recovery finishes the move): the store is as before or after a whole batch. Only
+one process writes at a time (an exclusive lock on ``HOME/.lock``); recovery runs when a writer
+opens the store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from custodes.bundle.contract import TABLES, Table
+from custodes.bundle.validate import ident, stored_type
+from custodes.errors import StoreError
+from custodes.store.catalog import Catalog
+
+QUARANTINE_COLUMNS = (
+    ("_batch", "BIGINT"),
+    ("table_name", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("file_sha256", "VARCHAR"),
+    ("line", "BIGINT"),
+    ("column_name", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("raw", "VARCHAR"),
+)
+# Columns every stored table carries beside the contract's.
+SYSTEM_COLUMNS = (("_extra", "VARCHAR"), ("_digest", "UBIGINT"), ("_batch", "BIGINT"))
+DUCKDB_MEMORY_LIMIT = "1GB"
+
+
+class Store:
+    """An opened store. Use :func:`open_store` (reading) or :func:`writer` (ingesting)."""
+
+    def __init__(self, home: Path, *, create: bool) -> None:
+        self.home = home
+        if not (home / "catalog.sqlite").exists() and not create:
+            raise StoreError(
+                f"{home}: no Custodes store here (run `custodes ingest BUNDLE --home {home}`)"
+            )
+        for sub in ("store", ".pending", ".work"):
+            (home / sub).mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(home / "catalog.sqlite")
+        self._db: duckdb.DuckDBPyConnection | None = None
+
+    # paths ------------------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def pending_dir(self) -> Path:
+        return self.home / ".pending"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / ".work"
+
+    def table_dir(self, name: str) -> Path:
+        return self.data_dir / name
+
+    # DuckDB -----------------------------------------------------------------------------------
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per table over the stored Parquet."""
+        if self._db is None:
+            self._db = connect_duckdb(self.work_dir)
+            self.refresh_views()
+        return self._db
+
+    def refresh_views(self) -> None:
+        """(Re)create the views; call after files were added to the store."""
+        db = self.db if self._db is not None else None
+        if db is None:
+            return
+        for table in TABLES:
+            db.execute(f"CREATE OR REPLACE VIEW {table.name}_versions AS {self._scan(table)}")
+            db.execute(f"CREATE OR REPLACE VIEW {table.name} AS {current_rows(table)}")
+        db.execute(f"CREATE OR REPLACE VIEW quarantine AS {self._scan_quarantine()}")
+
+    def _scan(self, table: Table) -> str:
+        files = self._files(table.name)
+        if not files:
+            cols = [f"NULL::{stored_type(c)} AS {ident(c.name)}" for c in table.columns]
+            cols += [f"NULL::{kind} AS {name}" for name, kind in SYSTEM_COLUMNS]
+            if table.partition_by_month_of:
+                cols.append("NULL::VARCHAR AS month")
+            return f"SELECT {', '.join(cols)} WHERE false"
+        hive = "true" if table.partition_by_month_of else "false"
+        pattern = "*/*.parquet" if table.partition_by_month_of else "*.parquet"
+        glob = (self.table_dir(table.name) / pattern).as_posix()
+        return (
+            f"SELECT * FROM read_parquet('{glob}', hive_partitioning={hive}, "
+            "hive_types={'month': VARCHAR}, union_by_name=true)"
+            if table.partition_by_month_of
+            else f"SELECT * FROM read_parquet('{glob}', union_by_name=true)"
+        )
+
+    def _scan_quarantine(self) -> str:
+        if not self._files("quarantine"):
+            cols = ", ".join(f"NULL::{kind} AS {name}" for name, kind in QUARANTINE_COLUMNS)
+            return f"SELECT {cols} WHERE false"
+        glob = (self.table_dir("quarantine") / "*.parquet").as_posix()
+        return f"SELECT * FROM read_parquet('{glob}', union_by_name=true)"
+
+    def _files(self, name: str) -> list[Path]:
+        directory = self.table_dir(name)
+        return sorted(directory.rglob("*.parquet")) if directory.exists() else []
+
+    # recovery ---------------------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Bring the files in line with the catalog after a crash; returns what was done."""
+        done: list[str] = []
+        for batch_id, files in self.catalog.batches("committed"):
+            pending = self.pending_dir / f"b{batch_id}"
+            if pending.exists():
+                self.publish(batch_id, files)
+                done.append(f"finished publishing committed batch {batch_id}")
+        for batch_id, _ in self.catalog.batches("open"):
+            shutil.rmtree(self.pending_dir / f"b{batch_id}", ignore_errors=True)
+            self.catalog.abort_batch(batch_id)
+            done.append(f"rolled back unfinished batch {batch_id}")
+        for leftover in self.pending_dir.iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog.abandon_running()
+        return done
+
+    def publish(self, batch_id: int, files: list[str]) -> None:
+        """Move a committed batch's files from ``.pending`` into ``store/`` (idempotent)."""
+        pending = self.pending_dir / f"b{batch_id}"
+        for relative in files:
+            source, target = pending / relative, self.data_dir / relative
+            if source.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+        _fsync_dirs({(self.data_dir / r).parent for r in files})
+        shutil.rmtree(pending, ignore_errors=True)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self.catalog.close()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, params or []).fetchall()
+
+
+def current_rows(table: Table) -> str:
+    """SQL for a table's current rows: the newest version of each key for reference tables.
+
+    Access events are immutable and keyed tables without versions are sets, so for them this is
+    every stored row; events also say whether their person is known to the workforce (an access
+    by an unknown ``person_id`` is evidence, not an error).
+    """
+    source = f"{table.name}_versions"
+    if table.name == "access_events":
+        return (
+            f"SELECT e.*, (e.person_id IN (SELECT person_id FROM workforce)) AS person_known "
+            f"FROM {source} e"
+        )
+    if table.key and not table.immutable:
+        keys = ", ".join(ident(k) for k in table.key)
+        return f"SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _batch DESC) = 1"
+    return f"SELECT * FROM {source}"
+
+
+def connect_duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    db = duckdb.connect(
+        config={
+            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "temp_directory": str(work_dir / "duckdb-tmp"),
+            "preserve_insertion_order": True,
+        }
+    )
+    db.execute("SET TimeZone = 'UTC'")
+    return db
+
+
+def _fsync_dirs(directories: set[Path]) -> None:
+    for directory in directories:
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def open_store(home: Path) -> Store:
+    """Open an existing store for reading."""
+    return Store(home, create=False)
+
+
+@contextmanager
+def writer(home: Path) -> Iterator[Store]:
+    """Open (creating if needed) the store for writing: exclusive lock, then crash recovery."""
+    home.mkdir(parents=True, exist_ok=True)
+    lock = (home / ".lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise StoreError(f"{home}: another Custodes process is writing to this store") from None
+    store = Store(home, create=True)
+    try:
+        store.recover()
+        yield store
+    finally:
+        store.close()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
