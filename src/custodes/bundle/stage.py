@@ -1,168 +1,231 @@
-"""Reading one table file into a staging Parquet file of raw text, with nothing lost.
+"""Staging: read, validate and type every row of a table file, in a single pass.
 
-Every value is read as text so that nothing is rejected for its type while reading: validation
-(:mod:`custodes.bundle.validate`) decides, with a message a person can act on. Rows the CSV
-parser itself cannot take (too many or too few fields, bytes that are not UTF-8, a stray quote)
-are collected with their line and raw text, so they can be quarantined too.
+Batches of records from :mod:`custodes.bundle.read` are validated and typed inside DuckDB and
+written to staging Parquet, split into chunks of ``batch_rows`` records (and, for events, by
+month). A chunk without a single problem is later published as it is, by renaming its files: no
+second pass over clean data. That single pass is what keeps ingest close to the speed of a bare
+CSV-to-Parquet copy.
 
-Line numbers are physical lines of the file, where the record starts (the header is line 1). The
-staging file numbers accepted records ``_rec`` = 1, 2, … in file order; :class:`LineMap` turns
-those back into lines, accounting for rejected rows and for quoted values that span lines. For a
-Parquet table the "line" is the row number (1-based).
+Staged rows carry ``_rec`` (record number), ``_problem_column`` and ``_problem`` (NULL when the
+row is valid), ``_raw`` (the original text as JSON, only for invalid rows), the typed contract
+columns, ``_extra`` (columns outside the contract, as JSON) and ``_nl`` (line breaks inside its
+values; NULL when none).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from custodes.bundle.files import TableFile
-from custodes.bundle.validate import ident, literal
-from custodes.errors import BundleError
+from custodes.bundle.read import FileFacts, ReadLog, Reject, read_batches
+from custodes.bundle.validate import (
+    checks_for,
+    extra_json,
+    ident,
+    literal,
+    problems_sql,
+    raw_json,
+    typed_select,
+)
 
-READ_BLOCK = 1 << 20
+PIECE_ROWS = 32_768  # rows per Arrow record batch handed to DuckDB (its unit of parallelism)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(READ_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
+@dataclass
 class Staged:
-    """A table file staged for validation."""
+    """A table file read, validated and split into chunks under ``directory``."""
 
     source: TableFile
-    path: Path  # staging Parquet: _rec plus one VARCHAR column per header column
-    records: int  # accepted by the reader
-    rejects_table: (
-        str | None
-    )  # temp table of reader rejects: line, acc_before, column_name, reason, raw
+    directory: Path
+    records: int  # accepted by the parser
+    batch_rows: int
+    rejects: list[Reject]  # rows the parser could not take, in file order
+    lines: LineMap = field(init=False)
+
+    @property
+    def chunks(self) -> int:
+        return max(1, -(-self.records // self.batch_rows))
+
+    def chunk_files(self, chunk: int) -> list[Path]:
+        return sorted((self.directory / f"_chunk={chunk}").rglob("*.parquet"))
+
+    def chunk_rejects(self, chunk: int) -> list[tuple[Reject, int]]:
+        """The parser's rejects among the records of ``chunk``, each with its accepted-before
+        count."""
+        out = []
+        for reject, before in zip(self.rejects, self.lines.rejects_before, strict=True):
+            where = min(before // self.batch_rows, self.chunks - 1)
+            if where == chunk:
+                out.append((reject, before))
+        return out
 
 
-def stage(db: duckdb.DuckDBPyConnection, table_file: TableFile, work_dir: Path, tag: str) -> Staged:
-    """Stage ``table_file`` into ``work_dir``; raises :class:`BundleError` if it cannot be read."""
-    target = work_dir / f"stage-{tag}.parquet"
-    columns = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in table_file.header)
-    path = literal(table_file.path.as_posix())
-    rejects: str | None = None
-    if table_file.format == "csv":
-        rejects = f"rejects_{tag}"
-        spec = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in table_file.header) + "}"
-        source = (
-            f"read_csv({path}, header = true, auto_detect = false, delim = ',', quote = '\"', "
-            f"escape = '\"', columns = {spec}, null_padding = false, store_rejects = true, "
-            f"rejects_table = '{rejects}', rejects_scan = 'scan_{tag}', encoding = 'utf-8')"
-        )
-        numbered = f"SELECT row_number() OVER () AS _rec, {columns} FROM {source}"
-    else:
-        source = f"read_parquet({path}, file_row_number = true)"
-        numbered = f"SELECT file_row_number + 1 AS _rec, {columns} FROM {source}"
-    try:
-        db.execute(f"COPY ({numbered}) TO {literal(target.as_posix())} (FORMAT parquet)")
-    except duckdb.Error as error:
-        kind = "CSV" if table_file.format == "csv" else "Parquet"
-        raise BundleError(
-            f"{table_file.path}: cannot be read as {kind} ({_one_line(error)})"
-        ) from None
-    records = db.execute(
-        f"SELECT count(*) FROM read_parquet({literal(target.as_posix())})"
-    ).fetchone()
-    assert records is not None
-    if rejects is not None:
-        _summarise_rejects(db, rejects, len(table_file.header))
-    return Staged(table_file, target, int(records[0]), rejects)
+def stage(
+    db: duckdb.DuckDBPyConnection,
+    table_file: TableFile,
+    work_dir: Path,
+    tag: str,
+    batch_rows: int,
+    facts: FileFacts,
+) -> Staged:
+    """Read, validate and stage ``table_file``.
 
-
-def _summarise_rejects(db: duckdb.DuckDBPyConnection, rejects: str, width: int) -> None:
-    """Replace DuckDB's reject table by one row per rejected record with a readable reason.
-
-    DuckDB numbers a rejected record by records, counting the header as 1; ``acc_before`` is how
-    many accepted records precede it, which places it among the staged ``_rec`` numbers.
+    Raises :class:`custodes.errors.BundleError` if the file cannot be read at all.
     """
-    db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {rejects}_rows AS
-        WITH one AS (
-            SELECT line, arg_min(error_type::VARCHAR, column_idx) AS error_type,
-                   arg_min(column_name, column_idx) AS column_name,
-                   arg_min(error_message, column_idx) AS error_message,
-                   arg_min(csv_line, column_idx) AS csv_line
-            FROM {rejects} GROUP BY line
+    table = table_file.table
+    header = table_file.header
+    target = work_dir / f"stage-{tag}"
+    target.mkdir(parents=True, exist_ok=True)
+    present = tuple(c for c in header if c in table.by_name)
+    bad, problems = problems_sql(checks_for(table, present))
+    text = [c.name for c in table.columns if c.name in present and c.kind.value in ("text", "id")]
+    newlines = "NULL::BIGINT"
+    if table_file.format == "csv" and text:
+        where = " OR ".join(f"contains({ident(c)}, chr(10))" for c in text)
+        count = " + ".join(
+            f"coalesce(length({ident(c)}) - length(replace({ident(c)}, chr(10), '')), 0)"
+            for c in text
         )
-        SELECT line AS record_line,
-               line - row_number() OVER (ORDER BY line) - 1 AS acc_before,
-               column_name,
-               CASE error_type
-                 WHEN 'MISSING COLUMNS' THEN concat('row has fewer fields than the header (',
-                      {width}, '): ', regexp_extract(error_message, 'Found: (\\d+)', 1), ' found')
-                 WHEN 'TOO MANY COLUMNS' THEN concat('row has more fields than the header (',
-                      {width}, '): ', regexp_extract(error_message, 'Found: (\\d+)', 1), ' found')
-                 WHEN 'INVALID ENCODING' THEN 'row is not valid UTF-8; export the file as UTF-8'
-                 WHEN 'UNQUOTED VALUE' THEN
-                      'malformed quoting: a quote inside an unquoted value, or a quote never closed'
-                 WHEN 'LINE SIZE OVER MAXIMUM' THEN 'row is longer than the 2 MB line limit'
-                 ELSE concat('malformed CSV row: ', error_message)
-               END AS reason,
-               csv_line AS raw
-        FROM one
-        """
-    )
+        newlines = f"CASE WHEN {where} THEN {count} END"
+    month = ""
+    if table.partition_by_month_of:
+        month = f", strftime({ident(table.partition_by_month_of)}, '%Y-%m') AS month"
+    query = f"""
+        WITH checked AS (
+            SELECT *, CASE WHEN {bad} THEN {problems} END AS _p FROM chunk_rows
+        ),
+        typed AS (
+            SELECT _rec, _p[1].col AS _problem_column,
+                   array_to_string(list_transform(_p, p -> p.msg), '; ') AS _problem,
+                   CASE WHEN _p IS NOT NULL THEN {raw_json(header)} END AS _raw,
+                   {", ".join(typed_select(table, present))},
+                   {extra_json(table_file.extra_columns)} AS _extra,
+                   {newlines} AS _nl
+            FROM checked
+        )
+        SELECT *{month} FROM typed
+    """
+    log = ReadLog()
+    part = 0
+    for batch in read_batches(table_file, log, facts):
+        first = log.records - batch.num_rows + 1
+        for offset, length in _slices(first, batch.num_rows, batch_rows):
+            chunk = (first + offset - 1) // batch_rows
+            # Several record batches, so that DuckDB can spread the work over its threads.
+            piece = batch.slice(offset, length)
+            db.register(
+                "chunk_rows", pa.Table.from_batches(piece.to_batches(max_chunksize=PIECE_ROWS))
+            )
+            try:
+                checked = db.execute(query).to_arrow_table()
+            finally:
+                db.unregister("chunk_rows")
+            _write(checked, target / f"_chunk={chunk}", part, bool(month))
+            part += 1
+    staged = Staged(table_file, target, log.records, batch_rows, log.rejects)
+    staged.lines = LineMap.build(db, staged)
+    return staged
 
 
+def _write(rows: pa.Table, directory: Path, part: int, by_month: bool) -> None:
+    """Write validated rows as Parquet (by Arrow's writer: DuckDB's is slower from Arrow input)."""
+    if not by_month:
+        directory.mkdir(parents=True, exist_ok=True)
+        pq.write_table(rows, directory / f"part_{part}.parquet")
+        return
+    months = rows.column("month")
+    for value in pc.unique(months).to_pylist():
+        selected = rows.filter(pc.is_null(months) if value is None else pc.equal(months, value))
+        name = "month=__HIVE_DEFAULT_PARTITION__" if value is None else f"month={value}"
+        (directory / name).mkdir(parents=True, exist_ok=True)
+        pq.write_table(selected.drop_columns(["month"]), directory / name / f"part_{part}.parquet")
+
+
+def _slices(first: int, rows: int, batch_rows: int) -> list[tuple[int, int]]:
+    """Split ``rows`` records numbered from ``first`` at chunk boundaries."""
+    out = []
+    offset = 0
+    while offset < rows:
+        position = first + offset - 1
+        length = min(rows - offset, batch_rows - position % batch_rows)
+        out.append((offset, length))
+        offset += length
+    return out
+
+
+@dataclass
 class LineMap:
-    """Maps staged record numbers of one CSV file to physical line numbers."""
+    """Physical line numbers of a CSV file's records (the header is line 1).
 
-    def __init__(self, db: duckdb.DuckDBPyConnection, staged: Staged, tag: str) -> None:
-        self.db = db
-        self.staged = staged
-        self.tag = tag
-        self._newlines: str | None = None
+    Lines and records differ where a quoted value spans lines and where the parser rejected a
+    row; both are rare, so the map keeps only those (sorted) and answers by binary search.
+    For Parquet the "line" is the row number.
+    """
 
-    def newline_table(self) -> str:
-        """Temp table (_rec, nl): accepted records whose values hold line breaks. Built lazily:
-        only files with quarantined rows need it."""
-        if self._newlines is None:
-            name = f"newlines_{self.tag}"
-            header = self.staged.source.header
-            if self.staged.source.format == "csv" and header:
-                count = " + ".join(
-                    f"coalesce(length({ident(c)}) - length(replace({ident(c)}, chr(10), '')), 0)"
-                    for c in header
-                )
-                where = " OR ".join(f"contains({ident(c)}, chr(10))" for c in header)
-                self.db.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _rec, {count} AS nl "
-                    f"FROM read_parquet({literal(self.staged.path.as_posix())}) WHERE {where}"
-                )
-            else:
-                self.db.execute(f"CREATE OR REPLACE TEMP TABLE {name} (_rec BIGINT, nl BIGINT)")
-            self._newlines = name
-        return self._newlines
+    is_csv: bool
+    nl_recs: list[int]  # records (accepted) holding line breaks, ascending
+    nl_cum: list[int]  # line breaks in records up to and including nl_recs[i]
+    rejects_before: list[int]  # for each reject: accepted records before it
+    reject_span_cum: list[int]  # lines spanned by rejects up to and including i
 
-    def accepted_line_sql(self, rec: str) -> str:
-        """SQL for the physical line of the accepted record numbered by expression ``rec``."""
-        if self.staged.source.format != "csv":
-            return f"CAST({rec} AS BIGINT)"
-        newlines = self.newline_table()
-        before = f"coalesce((SELECT sum(nl) FROM {newlines} n WHERE n._rec < {rec}), 0)"
-        rejected = (
-            f"(SELECT count(*) FROM {self.staged.rejects_table}_rows r WHERE r.acc_before < {rec})"
+    @classmethod
+    def build(cls, db: duckdb.DuckDBPyConnection, staged: Staged) -> LineMap:
+        is_csv = staged.source.format == "csv"
+        nl_recs: list[int] = []
+        nl_counts: list[int] = []
+        if is_csv and any(staged.directory.rglob("*.parquet")):
+            glob = literal((staged.directory / "**" / "*.parquet").as_posix())
+            found = db.execute(
+                f"SELECT _rec, _nl FROM read_parquet({glob}) WHERE _nl IS NOT NULL ORDER BY _rec"
+            ).fetchall()
+            nl_recs = [int(r) for r, _ in found]
+            nl_counts = [int(n) for _, n in found]
+        line_map = cls(is_csv, nl_recs, list(accumulate(nl_counts)), [], [])
+        spans = 0
+        for index, reject in enumerate(staged.rejects):
+            # The parser numbers records (the header is record 1), not lines.
+            before = reject.line - 2 - index
+            line_map.rejects_before.append(before)
+            line = reject.line + line_map._newlines_before(before + 1) + spans - index
+            staged.rejects[index] = replace(reject, line=line)
+            spans += reject.span
+            line_map.reject_span_cum.append(spans)
+        return line_map
+
+    def _newlines_before(self, rec: int) -> int:
+        """Line breaks inside accepted records numbered below ``rec``."""
+        index = bisect_left(self.nl_recs, rec)
+        return self.nl_cum[index - 1] if index else 0
+
+    def accepted(self, recs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The physical lines where accepted records ``recs`` start."""
+        if not self.is_csv:
+            return recs
+        return (
+            1
+            + recs
+            + _cumulative_before(self.nl_recs, self.nl_cum, recs)
+            + (_cumulative_before(self.rejects_before, self.reject_span_cum, recs - 1, right=True))
         )
-        return f"CAST(1 + {rec} + {rejected} + {before} AS BIGINT)"
-
-    def rejected_line_sql(self, record_line: str, acc_before: str) -> str:
-        newlines = self.newline_table()
-        before = f"coalesce((SELECT sum(nl) FROM {newlines} n WHERE n._rec <= {acc_before}), 0)"
-        return f"CAST({record_line} + {before} AS BIGINT)"
 
 
-def _one_line(error: Exception) -> str:
-    text = " ".join(str(error).split())
-    return text[:240]
+def _cumulative_before(
+    keys: list[int], cumulative: list[int], at: npt.NDArray[np.int64], right: bool = False
+) -> npt.NDArray[np.int64]:
+    """For each value of ``at``: the cumulative total of entries whose key is below it (or, with
+    ``right``, at most it)."""
+    if not keys:
+        return np.zeros_like(at)
+    index = np.searchsorted(np.asarray(keys), at, side="right" if right else "left")
+    totals = np.concatenate([[0], np.asarray(cumulative, dtype=np.int64)])
+    return totals[index]

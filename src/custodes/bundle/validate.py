@@ -2,27 +2,32 @@
 
 Validation runs inside DuckDB, vectorised over millions of rows: a Python loop per row would be
 two orders of magnitude too slow for the ingest goal (within 2x of a bare CSV-to-Parquet copy).
-Each rule is an SQL expression that yields a problem message or NULL; the messages say which
-column, what value and what would be accepted, so the person fixing the export can act on them.
+Each rule is a :class:`Check`: a condition true when a row breaks it, and a message that says
+which column, what value and what would be accepted, so the person fixing the export can act.
+Messages are built only for the rows that need them.
 
 The input of every expression is the raw text of a column (``VARCHAR``; NULL when empty). The
 output is the typed, normalised value stored: codes in lower case, systems in upper case,
-timestamps as ``TIMESTAMPTZ`` in UTC, dates as ``DATE``, flags as a list.
+timestamps as ``TIMESTAMPTZ`` in UTC, dates as ``DATE``, flags as a sorted list.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from custodes.bundle.contract import Column, Kind, Table
 
 # ISO 8601 date-time with a UTC offset: DuckDB would accept a naive timestamp and silently assume
 # the session time zone, which is exactly the ambiguity the contract forbids.
+# (Patterns are matched against the whole value.)
 TIMESTAMP_PATTERN = (
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)"
 )
-NAIVE_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-OPEN_CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,32}$"
+NAIVE_TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+OPEN_CODE_PATTERN = r"[A-Za-z0-9_.\-]{1,32}"
 SAMPLE_CHARS = 60  # how much of a bad value a message quotes
+QUOTE = "''''"  # an SQL string literal holding one single quote
 
 
 def ident(name: str) -> str:
@@ -31,43 +36,39 @@ def ident(name: str) -> str:
 
 
 def literal(text: str) -> str:
+    """Quote an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _shown(col: str) -> str:
-    """SQL for the bad value as quoted in a message, cut short."""
-    return f"left({col}, {SAMPLE_CHARS})"
+@dataclass(frozen=True)
+class Check:
+    """One rule on one column: ``bad`` is true when a row breaks it; ``message`` (evaluated only
+    for such rows) says what is wrong."""
+
+    column: str
+    bad: str
+    message: str
 
 
-def _codes_list(column: Column) -> str:
-    return "[" + ", ".join(literal(c) for c in column.codes) + "]"
-
-
-def _blank(col: str) -> str:
-    return f"(nullif(trim({col}), '') IS NULL)"
-
-
-def problem_expressions(table: Table, present: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(column, SQL expression yielding a message or NULL) for every rule of the table.
-
-    ``present`` lists the contract columns the file has; absent optional columns are NULL.
-    """
-    checks: list[tuple[str, str]] = []
+def checks_for(table: Table, present: tuple[str, ...]) -> list[Check]:
+    """Every rule of ``table`` that applies to the contract columns the file has (``present``);
+    absent optional columns are simply NULL."""
+    checks: list[Check] = []
     for column in table.columns:
         if column.name not in present:
             continue
         col = ident(column.name)
         if column.required:
             checks.append(
-                (
-                    column.name,
-                    f"CASE WHEN {_blank(col)} THEN "
-                    f"{literal(f'{column.name} is required but empty')} END",
-                )
+                Check(column.name, _blank(col), literal(f"{column.name} is required but empty"))
             )
         rule = _kind_rule(column, col)
         if rule:
-            checks.append((column.name, f"CASE WHEN NOT {_blank(col)} THEN {rule} END"))
+            bad, message = rule
+            # CASE, not AND: DuckDB evaluates both sides of an AND for every row.
+            checks.append(
+                Check(column.name, f"(CASE WHEN {_blank(col)} THEN false ELSE {bad} END)", message)
+            )
     for order in table.order_rules:
         if order.earlier in present and order.later in present:
             earlier, later = (
@@ -77,53 +78,87 @@ def problem_expressions(table: Table, present: tuple[str, ...]) -> list[tuple[st
                 f"concat({literal(order.later + ' (')}, {ident(order.later)}, "
                 f"{literal(') is before ' + order.earlier + ' (')}, {ident(order.earlier)}, ')')"
             )
-            checks.append((order.later, f"CASE WHEN {later} < {earlier} THEN {message} END"))
+            checks.append(Check(order.later, f"({later} < {earlier})", message))
     return checks
 
 
-def _kind_rule(column: Column, col: str) -> str | None:
+def problems_sql(checks: list[Check], reader_problem: str = "_reader_problem") -> tuple[str, str]:
+    """SQL for (is the row bad, the list of its problems as ``{col, msg}`` structs).
+
+    The list is built only for bad rows: for every row it would cost more than the checks.
+    ``reader_problem`` names a column holding a problem found while reading (``col: message``).
+    """
+    conditions = [f"{reader_problem} IS NOT NULL"]
+    conditions += [f"coalesce({c.bad}, false)" for c in checks]
+    items = [f"{{'col': split_part({reader_problem}, ':', 1), 'msg': {reader_problem}}}"]
+    items += [
+        f"{{'col': {literal(c.column)}, "
+        f"'msg': CASE WHEN coalesce({c.bad}, false) THEN {c.message} END}}"
+        for c in checks
+    ]
+    listing = f"list_filter([{', '.join(items)}], p -> p.msg IS NOT NULL)"
+    return "(" + " OR ".join(conditions) + ")", listing
+
+
+def _kind_rule(column: Column, col: str) -> tuple[str, str] | None:
+    """(bad condition, message) for a non-blank value of the column's kind.
+
+    Each condition tries the value as given first and its trimmed form only when that fails:
+    surrounding spaces are forgiven, and ``trim`` is not paid on every row of a clean file.
+    """
     name = column.name
+    quoted = f"{literal(name + ' ')}, {QUOTE}, left({col}, {SAMPLE_CHARS}), {QUOTE}"
     if column.kind is Kind.CODE:
+        codes = ", ".join(literal(c) for c in column.codes)
         expected = literal(f"; expected one of: {column.describe_codes()}")
         return (
-            f"CASE WHEN NOT list_contains({_codes_list(column)}, lower(trim({col}))) THEN "
-            f"concat({literal(f'unknown {name} ')}, '''', {_shown(col)}, '''', {expected}) END"
+            f"CASE WHEN {col} IN ({codes}) THEN false ELSE lower(trim({col})) NOT IN ({codes}) END",
+            f"concat('unknown ', {quoted}, {expected})",
         )
     if column.kind is Kind.OPEN_CODE:
+        pattern = literal(OPEN_CODE_PATTERN)
         return (
-            f"CASE WHEN NOT regexp_matches(trim({col}), {literal(OPEN_CODE_PATTERN)}) THEN "
-            f"concat({literal(f'{name} ')}, '''', {_shown(col)}, '''', "
-            f"{literal(' is not a system code (letters, digits, _ . - ; at most 32)')}) END"
+            f"CASE WHEN regexp_full_match({col}, {pattern}) THEN false "
+            f"ELSE NOT regexp_full_match(trim({col}), {pattern}) END",
+            f"concat({quoted}, "
+            f"{literal(' is not a system code (letters, digits, _ . - ; at most 32)')})",
         )
     if column.kind is Kind.TIMESTAMP:
-        trimmed = f"trim({col})"
+        naive = literal(" has no UTC offset; write it as e.g. 2026-01-05T08:13:22Z")
+        wrong = literal(" is not an ISO 8601 timestamp with offset, e.g. 2026-01-05T08:13:22Z")
         return (
-            f"CASE WHEN regexp_matches({trimmed}, {literal(NAIVE_TIMESTAMP_PATTERN)}) THEN "
-            f"concat({literal(f'{name} ')}, '''', {_shown(col)}, '''', "
-            f"{literal(' has no UTC offset; write it as e.g. 2026-01-05T08:13:22Z')}) "
-            f"WHEN NOT regexp_matches({trimmed}, {literal(TIMESTAMP_PATTERN)}) "
-            f"OR try_cast({trimmed} AS TIMESTAMPTZ) IS NULL THEN "
-            f"concat({literal(f'{name} ')}, '''', {_shown(col)}, '''', "
-            f"{literal(' is not an ISO 8601 timestamp with offset, e.g. 2026-01-05T08:13:22Z')}) END"
+            f"CASE WHEN {_parses(col, TIMESTAMP_PATTERN, 'TIMESTAMPTZ')} THEN false "
+            f"ELSE NOT {_parses(f'trim({col})', TIMESTAMP_PATTERN, 'TIMESTAMPTZ')} END",
+            f"CASE WHEN regexp_full_match(trim({col}), {literal(NAIVE_TIMESTAMP_PATTERN)}) "
+            f"THEN concat({quoted}, {naive}) ELSE concat({quoted}, {wrong}) END",
         )
     if column.kind is Kind.DATE:
-        trimmed = f"trim({col})"
         return (
-            f"CASE WHEN NOT regexp_matches({trimmed}, {literal(DATE_PATTERN)}) "
-            f"OR try_cast({trimmed} AS DATE) IS NULL THEN "
-            f"concat({literal(f'{name} ')}, '''', {_shown(col)}, '''', "
-            f"{literal(' is not a date YYYY-MM-DD')}) END"
+            f"CASE WHEN {_parses(col, DATE_PATTERN, 'DATE')} THEN false "
+            f"ELSE NOT {_parses(f'trim({col})', DATE_PATTERN, 'DATE')} END",
+            f"concat({quoted}, {literal(' is not a date YYYY-MM-DD')})",
         )
     if column.kind is Kind.FLAGS:
-        unknown = (
-            f"list_filter({_flag_list(col)}, f -> NOT list_contains({_codes_list(column)}, f))"
-        )
+        codes = "[" + ", ".join(literal(c) for c in column.codes) + "]"
+        unknown = f"list_filter({_flag_list(col)}, f -> NOT list_contains({codes}, f))"
+        expected = literal(f"; expected any of: {column.describe_codes()}")
         return (
-            f"CASE WHEN len({unknown}) > 0 THEN "
-            f"concat({literal(f'unknown {name} ')}, '''', array_to_string({unknown}, ';'), '''', "
-            f"{literal(f'; expected any of: {column.describe_codes()}')}) END"
+            f"len({unknown}) > 0",
+            f"concat('unknown ', {literal(name + ' ')}, {QUOTE}, "
+            f"array_to_string({unknown}, ';'), {QUOTE}, {expected})",
         )
     return None
+
+
+def _parses(value: str, pattern: str, sql_type: str) -> str:
+    return (
+        f"(CASE WHEN regexp_full_match({value}, {literal(pattern)}) "
+        f"THEN try_cast({value} AS {sql_type}) IS NOT NULL ELSE false END)"
+    )
+
+
+def _blank(col: str) -> str:
+    return f"({col} IS NULL OR regexp_full_match({col}, '\\s*'))"
 
 
 def _flag_list(col: str) -> str:
@@ -133,17 +168,24 @@ def _flag_list(col: str) -> str:
 
 
 def _typed(column: Column, col: str) -> str:
-    """SQL for the stored value of a raw text column (assumes it passed validation)."""
+    """SQL for the stored value of a raw text column (NULL where it does not parse)."""
     if column.kind is Kind.CODE:
-        return f"lower(trim({col}))"
+        codes = ", ".join(literal(c) for c in column.codes)
+        return f"CASE WHEN {col} IN ({codes}) THEN {col} ELSE lower(trim({col})) END"
     if column.kind is Kind.OPEN_CODE:
-        return f"upper(trim({col}))"
+        return f"CASE WHEN regexp_full_match({col}, '[A-Z0-9_.\\-]+') THEN {col} ELSE upper(trim({col})) END"
     if column.kind is Kind.TIMESTAMP:
-        return f"try_cast(trim({col}) AS TIMESTAMPTZ)"
+        return (
+            f"CASE WHEN try_cast({col} AS TIMESTAMPTZ) IS NOT NULL THEN {col}::TIMESTAMPTZ "
+            f"ELSE try_cast(trim({col}) AS TIMESTAMPTZ) END"
+        )
     if column.kind is Kind.DATE:
-        return f"try_cast(trim({col}) AS DATE)"
+        return (
+            f"CASE WHEN try_cast({col} AS DATE) IS NOT NULL THEN {col}::DATE "
+            f"ELSE try_cast(trim({col}) AS DATE) END"
+        )
     if column.kind is Kind.FLAGS:
-        return f"CASE WHEN {col} IS NULL THEN NULL ELSE list_sort(list_distinct({_flag_list(col)})) END"
+        return f"CASE WHEN {col} IS NOT NULL THEN list_sort(list_distinct({_flag_list(col)})) END"
     return col
 
 
@@ -176,12 +218,20 @@ def extra_json(extras: tuple[str, ...]) -> str:
     return f"CAST(json_object({pairs}) AS VARCHAR)"
 
 
-def digest_expression(table: Table) -> str:
-    """SQL for a stable 64-bit digest of a row's stored content (used to recognise duplicates).
+def raw_json(header: tuple[str, ...]) -> str:
+    """SQL for a row's original text as a JSON object of its header columns (kept in quarantine
+    so that the row can be corrected and sent again)."""
+    pairs = ", ".join(f"{literal(c)}, {ident(c)}" for c in header)
+    return f"CAST(json_object({pairs}) AS VARCHAR)"
 
-    md5 rather than DuckDB's ``hash()``: the digest is stored, and ``hash()`` may change between
-    DuckDB releases, which would make every re-ingest look like new content.
+
+def digest_expression(table: Table, alias: str = "") -> str:
+    """SQL for a stable 64-bit digest of a row's stored content, to tell an exact duplicate
+    from a conflicting one. Computed only for rows whose key was seen before.
+
+    md5 rather than DuckDB's ``hash()``: ``hash()`` may change between DuckDB releases.
     """
-    parts = [f"coalesce(CAST({ident(c.name)} AS VARCHAR), chr(0))" for c in table.columns]
-    parts.append("coalesce(_extra, chr(0))")
+    prefix = f"{alias}." if alias else ""
+    parts = [f"coalesce(CAST({prefix}{ident(c.name)} AS VARCHAR), chr(0))" for c in table.columns]
+    parts.append(f"coalesce({prefix}_extra, chr(0))")
     return f"md5_number_upper(concat_ws(chr(31), {', '.join(parts)}))"

@@ -18,24 +18,21 @@ reconciliation, printed and recorded for every file.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from custodes.bundle.contract import Table
 from custodes.bundle.files import TableFile, find_tables
-from custodes.bundle.stage import LineMap, Staged, sha256_file, stage
-from custodes.bundle.validate import (
-    digest_expression,
-    extra_json,
-    ident,
-    literal,
-    problem_expressions,
-    typed_select,
-)
+from custodes.bundle.read import file_facts
+from custodes.bundle.stage import Staged, stage
+from custodes.bundle.validate import digest_expression, ident, literal
 from custodes.store.catalog import Counts
 from custodes.store.store import Store, writer
 
@@ -128,280 +125,313 @@ def _ingest_file(
     batch_rows: int,
     progress: ProgressCallback | None,
 ) -> FileReport:
-    db = store.db
     table = table_file.table
-    sha = sha256_file(table_file.path)
+    facts = file_facts(table_file.path)
+    sha = facts.sha256
     tag = f"{table.name}_{run_id}"
-    staged = stage(db, table_file, store.work_dir, tag)
-    lines = LineMap(db, staged, tag)
+    staged = stage(store.db, table_file, store.work_dir, tag, batch_rows, facts)
     report = FileReport(table.name, str(table_file.path), sha, Counts())
-    n_batches = max(1, -(-staged.records // batch_rows))
-    for index in range(n_batches):
-        first = index * batch_rows + 1
-        last = staged.records if index == n_batches - 1 else (index + 1) * batch_rows
-        batch = _Batch(store, run_id, staged, lines, sha, first, last, index == n_batches - 1)
-        counts = batch.run()
-        report.counts.add(counts)
+    for chunk in range(staged.chunks):
+        batch = _Batch(store, run_id, staged, chunk, sha)
+        report.counts.add(batch.run())
         report.batches.append(batch.batch_id)
         if progress:
-            progress(table.name, last, staged.records)
-    staged.path.unlink(missing_ok=True)
+            progress(table.name, min(staged.records, (chunk + 1) * batch_rows), staged.records)
+    shutil.rmtree(staged.directory, ignore_errors=True)
     return report
 
 
 class _Batch:
-    """One atomic batch: records ``first..last`` of a staged file, plus the reader's rejects
-    that fall among them."""
+    """One atomic batch: a staged chunk of records, plus the parser's rejects among them.
 
-    def __init__(
-        self,
-        store: Store,
-        run_id: int,
-        staged: Staged,
-        lines: LineMap,
-        sha: str,
-        first: int,
-        last: int,
-        is_last: bool,
-    ) -> None:
+    Most rows of a batch are simply stored. The few that are not (invalid rows, duplicates,
+    conflicting ids) are found with key-only queries, so a clean chunk is published by renaming
+    its staged files, and only a chunk with exceptions is rewritten.
+    """
+
+    def __init__(self, store: Store, run_id: int, staged: Staged, chunk: int, sha: str) -> None:
         self.store = store
         self.db: duckdb.DuckDBPyConnection = store.db
         self.staged = staged
         self.table: Table = staged.source.table
-        self.lines = lines
+        self.chunk = chunk
         self.sha = sha
-        self.first, self.last, self.is_last = first, last, is_last
+        self.files = staged.chunk_files(chunk)
+        self.rejects = staged.chunk_rejects(chunk)
+        first = chunk * staged.batch_rows + 1
+        last = min(staged.records, (chunk + 1) * staged.batch_rows)
         self.batch_id = store.catalog.open_batch(
             run_id, self.table.name, staged.source.path, sha, first, last
         )
         self.pending = store.pending_dir / f"b{self.batch_id}"
 
     def run(self) -> Counts:
-        self._check()
-        self._classify()
+        self.pending.mkdir(parents=True, exist_ok=True)
+        self._source()
+        self._exceptions()
         counts = self._counts()
-        files = self._write()
+        files = self._write_quarantine()
+        clean = counts.stored == self._scalar("SELECT count(*) FROM src")
+        files += self._publish_as_is() if clean else self._rewrite()
+        for relative in files:
+            _fsync(self.pending / relative)
         self.store.catalog.commit_batch(self.batch_id, counts, files)
         self.store.publish(self.batch_id, files)
         self.store.refresh_views()
         return counts
 
-    # 1. validate -----------------------------------------------------------------------------
-    def _check(self) -> None:
-        source = self.staged.source
-        present = tuple(c for c in source.header if c in self.table.by_name)
-        checks = problem_expressions(self.table, present)
-        problems = (
-            "list_filter(["
-            + ", ".join(f"{{'col': {literal(col)}, 'msg': {expr}}}" for col, expr in checks)
-            + "], p -> p.msg IS NOT NULL)"
-            if checks
-            else "[]::STRUCT(col VARCHAR, msg VARCHAR)[]"
-        )
-        raw = raw_json(source.header)
-        typed = ", ".join(typed_select(self.table, present))
-        self.db.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE cand AS
-            WITH checked AS (
-                SELECT *, {problems} AS _problems
-                FROM read_parquet({literal(self.staged.path.as_posix())})
-                WHERE _rec BETWEEN {self.first} AND {self.last}
+    def _source(self) -> None:
+        if self.files:
+            listing = "[" + ", ".join(literal(p.as_posix()) for p in self.files) + "]"
+            sql = f"SELECT * FROM read_parquet({listing}, hive_partitioning = false, union_by_name = true)"
+        else:
+            sql = (
+                "SELECT NULL::BIGINT AS _rec, NULL::VARCHAR AS _problem_column, "
+                "NULL::VARCHAR AS _problem, NULL::VARCHAR AS _raw WHERE false"
             )
-            SELECT _rec, _problems,
-                   CASE WHEN len(_problems) > 0 THEN {raw} END AS _raw,
-                   {typed}, {extra_json(source.extra_columns)} AS _extra
-            FROM checked
-            """
-        )
+        self.db.execute(f"CREATE OR REPLACE TEMP VIEW src AS {sql}")
 
-    # 2. tell good rows from duplicates and conflicts ----------------------------------------
-    def _classify(self) -> None:
+    # which rows are not simply stored --------------------------------------------------------
+    def _exceptions(self) -> None:
+        """Temp table ``exc``: the valid rows that repeat a key in this batch or whose key is
+        already stored, each with its fate."""
         table = self.table
-        key_cols = table.key or (*tuple(c.name for c in table.columns), "_extra")
-        keys = ", ".join(ident(k) for k in key_cols)
-        self.db.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE ranked AS
-            SELECT *, row_number() OVER w AS _occ, first_value(_rec) OVER w AS _first_rec,
-                   first_value(_digest) OVER w AS _first_digest
-            FROM (SELECT * EXCLUDE (_problems, _raw), {digest_expression(table)} AS _digest
-                  FROM cand WHERE len(_problems) = 0)
-            WINDOW w AS (PARTITION BY {keys} ORDER BY _rec)
-            """
-        )
-        match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM r.{ident(k)}" for k in key_cols)
+        if not self.files:
+            self.db.execute(
+                "CREATE OR REPLACE TEMP TABLE exc (_rec BIGINT, _fate VARCHAR, _first_rec BIGINT,"
+                " _stored_batch BIGINT, _key_known BOOLEAN, _key_text VARCHAR, _content VARCHAR)"
+            )
+            return
+        full_key = table.key or (*(c.name for c in table.columns), "_extra")
+        # Keyed tables are probed by key; sets by a digest (a superset of the true matches,
+        # which the full comparison below narrows down).
+        probe = table.key or ("_digest",)
+        probe_cols = ", ".join(ident(k) for k in probe)
         versions = f"{table.name}_versions"
+        digest_b = digest_expression(table)
+        digest_s = digest_expression(table, "s")
+        batch_rows = (
+            f"SELECT *, {digest_b} AS _digest FROM src WHERE _problem IS NULL"
+            if not table.key
+            else "SELECT * FROM src WHERE _problem IS NULL"
+        )
+        stored_rows = f"SELECT *, {digest_s} AS _digest FROM {versions} s"
+        match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM c.{ident(k)}" for k in full_key)
         if table.immutable:
-            # Events: a key is stored once, with this content or (a conflict) with other content.
             key = ident(table.key[0])
             join = (
                 f"LEFT JOIN (SELECT {key} AS _k, _digest AS _stored_digest, _batch AS _stored_batch "
-                f"FROM {versions}) s ON s._k = r.{key}"
+                f"FROM ({stored_rows}) WHERE {key} IN (SELECT {key} FROM ranked)) s "
+                f"ON s._k = c.{key}"
             )
-            extra = "s._stored_digest, s._stored_batch, false AS _key_known"
-            seen, clash = "s._stored_digest = r._digest", "s._stored_digest IS NOT NULL"
+            stored = "s._stored_batch, false AS _key_known"
+            seen, clash = "s._stored_digest = c._digest", "s._stored_digest IS NOT NULL"
         else:
             # Reference rows: content seen in any stored version is a duplicate; a known key with
-            # new content is a new version; sets have no key, only content.
+            # new content is a new version (the newest is current); sets have only content.
             join = ""
             known = f"EXISTS (SELECT 1 FROM {versions} s WHERE {match})" if table.key else "false"
-            extra = f"NULL::UBIGINT AS _stored_digest, NULL::BIGINT AS _stored_batch, {known} AS _key_known"
-            seen = f"EXISTS (SELECT 1 FROM {versions} s WHERE {match} AND s._digest = r._digest)"
+            stored = f"NULL::BIGINT AS _stored_batch, {known} AS _key_known"
+            seen = (
+                f"EXISTS (SELECT 1 FROM ({stored_rows}) s WHERE {match} AND s._digest = c._digest)"
+            )
             clash = "false"
+        window = ", ".join(ident(k) for k in full_key)
+        key_text = (
+            " || '/' || ".join(f"CAST(c.{ident(k)} AS VARCHAR)" for k in table.key)
+            if table.key
+            else "NULL::VARCHAR"
+        )
+        content = (
+            "CAST(json_object("
+            + ", ".join(f"{literal(col.name)}, c.{ident(col.name)}" for col in table.columns)
+            + ") AS VARCHAR)"
+        )
+        known = (
+            f"SELECT DISTINCT {probe_cols} FROM {versions}"
+            if table.key
+            else f"SELECT DISTINCT _digest FROM ({stored_rows})"
+        )
+        # Keyed rows get their digest only once they are candidates: hashing every row of a
+        # clean batch would cost as much as validating it.
+        with_digest = "*" if not table.key else f"*, {digest_b} AS _digest"
         self.db.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE classified AS
-            SELECT r.*, {extra},
+            CREATE OR REPLACE TEMP TABLE exc AS
+            WITH b AS ({batch_rows}),
+            repeated AS (SELECT {probe_cols} FROM b GROUP BY ALL HAVING count(*) > 1),
+            known AS ({known}),
+            hits AS (
+                SELECT * FROM b SEMI JOIN repeated USING ({probe_cols})
+                UNION ALL
+                SELECT * FROM b SEMI JOIN known USING ({probe_cols})
+            ),
+            candidates AS (
+                SELECT {with_digest} FROM hits QUALIFY row_number() OVER (PARTITION BY _rec) = 1
+            ),
+            ranked AS (
+                SELECT *, row_number() OVER w AS _occ, first_value(_rec) OVER w AS _first_rec,
+                       first_value(_digest) OVER w AS _first_digest
+                FROM candidates
+                WINDOW w AS (PARTITION BY {window} ORDER BY _rec)
+            )
+            SELECT c._rec, c._first_rec, {stored}, {key_text} AS _key_text, {content} AS _content,
                 CASE
-                  WHEN r._occ > 1 AND r._digest = r._first_digest THEN 'duplicate'
-                  WHEN r._occ > 1 THEN 'conflict_in_file'
+                  WHEN c._occ > 1 AND c._digest = c._first_digest THEN 'duplicate'
+                  WHEN c._occ > 1 THEN 'conflict_in_file'
                   WHEN {seen} THEN 'duplicate'
                   WHEN {clash} THEN 'conflict_in_store'
                   ELSE 'store'
                 END AS _fate
-            FROM ranked r {join}
+            FROM ranked c {join}
             """
         )
 
-    # 3. count -------------------------------------------------------------------------------
     def _counts(self) -> Counts:
-        row = self.db.execute(
-            """
-            SELECT count(*) FILTER (WHERE _fate = 'store'),
-                   count(*) FILTER (WHERE _fate = 'duplicate'),
-                   count(*) FILTER (WHERE _fate LIKE 'conflict%'),
-                   count(*) FILTER (WHERE _fate = 'store' AND _key_known)
-            FROM classified
-            """
-        ).fetchone()
-        assert row is not None
-        stored, duplicates, conflicts, new_versions = (int(v or 0) for v in row)
-        invalid = self._scalar("SELECT count(*) FROM cand WHERE len(_problems) > 0")
-        rejected = self._scalar(f"SELECT count(*) FROM ({self._rejects_sql()})")
-        accepted = self._scalar("SELECT count(*) FROM cand")
+        accepted, invalid = self.db.execute(
+            "SELECT count(*), count(_problem) FROM src"
+        ).fetchone() or (0, 0)
+        fates = dict(self.db.execute("SELECT _fate, count(*) FROM exc GROUP BY 1").fetchall())
+        conflicts = fates.get("conflict_in_file", 0) + fates.get("conflict_in_store", 0)
+        duplicates = fates.get("duplicate", 0)
         counts = Counts(
-            read=accepted + rejected,
-            stored=stored,
-            quarantined=invalid + conflicts + rejected,
+            read=int(accepted) + len(self.rejects),
+            stored=int(accepted) - int(invalid) - conflicts - duplicates,
+            quarantined=int(invalid) + conflicts + len(self.rejects),
             duplicates=duplicates,
-            new_versions=new_versions,
+            new_versions=self._scalar(
+                "SELECT count(*) FROM exc WHERE _fate = 'store' AND _key_known"
+            ),
         )
-        if self.table.name == "access_events":
+        if self.table.name == "access_events" and self.files:
             counts.unknown_person = self._scalar(
-                "SELECT count(*) FROM classified WHERE _fate = 'store' "
-                "AND person_id NOT IN (SELECT person_id FROM workforce)"
+                f"SELECT count(*) FROM ({self._stored_rows()}) "
+                "WHERE person_id NOT IN (SELECT person_id FROM workforce)"
             )
         return counts
+
+    def _stored_rows(self) -> str:
+        return (
+            "SELECT * FROM src WHERE _problem IS NULL "
+            "AND _rec NOT IN (SELECT _rec FROM exc WHERE _fate <> 'store')"
+        )
 
     def _scalar(self, sql: str) -> int:
         row = self.db.execute(sql).fetchone()
         assert row is not None
         return int(row[0] or 0)
 
-    def _rejects_sql(self) -> str:
-        """The reader's rejects that belong to this batch."""
-        if self.staged.rejects_table is None:
-            return "SELECT NULL::BIGINT AS record_line, NULL::BIGINT AS acc_before, NULL::VARCHAR AS column_name, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw WHERE false"
-        upper = "" if self.is_last else f" AND acc_before < {self.last}"
-        lower = f"acc_before >= {self.first - 1}" if self.first > 1 else "true"
-        return f"SELECT * FROM {self.staged.rejects_table}_rows WHERE {lower}{upper}"
+    # write ----------------------------------------------------------------------------------
+    def _place(self, files: list[Path]) -> list[str]:
+        """Move data files into this batch's pending tree, named as they will be stored."""
+        placed = []
+        for index, path in enumerate(files):
+            parts = [self.table.name]
+            if self.table.partition_by_month_of:
+                parts.append(path.parent.name)  # month=YYYY-MM
+            parts += [f"_batch={self.batch_id}", f"part_{index}.parquet"]
+            relative = "/".join(parts)
+            target = self.pending / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            placed.append(relative)
+        return placed
 
-    # 4. write -------------------------------------------------------------------------------
-    def _write(self) -> list[str]:
-        table = self.table
-        columns = ", ".join(ident(c.name) for c in table.columns)
-        target = self.pending / table.name
-        target.mkdir(parents=True, exist_ok=True)
-        rows = f"SELECT {columns}, _extra, _digest, {self.batch_id}::BIGINT AS _batch FROM classified WHERE _fate = 'store' ORDER BY _rec"
-        if table.partition_by_month_of:
-            month = f"strftime({ident(table.partition_by_month_of)}, '%Y-%m') AS month"
-            self.db.execute(
-                f"COPY (SELECT *, {month} FROM ({rows})) TO {literal(target.as_posix())} "
-                f"(FORMAT parquet, PARTITION_BY (month), FILENAME_PATTERN 'b{self.batch_id}_{{i}}', "
-                "OVERWRITE_OR_IGNORE true)"
-            )
-        elif self._scalar("SELECT count(*) FROM classified WHERE _fate = 'store'"):
-            self.db.execute(
-                f"COPY ({rows}) TO {literal((target / f'b{self.batch_id}.parquet').as_posix())} (FORMAT parquet)"
-            )
-        self._write_quarantine()
-        files = sorted(
-            p.relative_to(self.pending).as_posix() for p in self.pending.rglob("*.parquet")
-        )
-        for relative in files:
-            _fsync(self.pending / relative)
-        return files
+    def _publish_as_is(self) -> list[str]:
+        """A clean chunk: its staged files are the stored files; moved, not rewritten."""
+        return self._place(self.files)
 
-    def _write_quarantine(self) -> None:
-        raw = raw_json(self.staged.source.header)
-        accepted_line = self.lines.accepted_line_sql("q._rec")
-        rejected_line = self.lines.rejected_line_sql("r.record_line", "r.acc_before")
-        first_line = self.lines.accepted_line_sql("c._first_rec")
-        key = self.table.key[0] if self.table.key else None
-        key_text = (
-            " || ".join(f"coalesce(CAST(c.{ident(k)} AS VARCHAR), '')" for k in self.table.key)
-            if key
-            else "'row'"
-        )
-        key_name = ", ".join(self.table.key) if key else "the same row"
-        conflicts = f"""
-            SELECT c._rec,
-                   {literal(key or "")} AS column_name,
-                   CASE WHEN c._fate = 'conflict_in_file' THEN
-                        concat({literal(key_name + " ")}, '''', {key_text}, '''',
-                               ' appears earlier in this file with different content (line ', {first_line}, ')')
-                   ELSE concat({literal(key_name + " ")}, '''', {key_text}, '''',
-                               ' is already stored with different content (batch ', c._stored_batch,
-                               '); events are immutable: correct them with a new event')
-                   END AS reason
-            FROM classified c WHERE c._fate LIKE 'conflict%'
-        """
-        self.db.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE quarantined AS
-            WITH bad AS (
-                SELECT _rec, _problems[1].col AS column_name,
-                       array_to_string(list_transform(_problems, p -> p.msg), '; ') AS reason, _raw AS raw
-                FROM cand WHERE len(_problems) > 0
-                UNION ALL
-                SELECT k._rec, k.column_name, k.reason, {raw} AS raw
-                FROM ({conflicts}) k
-                JOIN read_parquet({literal(self.staged.path.as_posix())}) USING (_rec)
+    def _rewrite(self) -> list[str]:
+        """A chunk with exceptions: write only the rows to store."""
+        scratch = self.pending / "_rewrite"
+        rows = self._stored_rows()
+        if self.table.partition_by_month_of:
+            month = f"strftime({ident(self.table.partition_by_month_of)}, '%Y-%m') AS month"
+            self.db.execute(
+                f"COPY (SELECT *, {month} FROM ({rows})) TO {literal(scratch.as_posix())} "
+                "(FORMAT parquet, PARTITION_BY (month), OVERWRITE_OR_IGNORE true)"
             )
-            SELECT {self.batch_id}::BIGINT AS _batch, {literal(self.table.name)} AS table_name,
-                   {literal(str(self.staged.source.path))} AS file, {literal(self.sha)} AS file_sha256,
-                   {accepted_line} AS line, column_name, reason, raw
-            FROM bad q
-            UNION ALL
-            SELECT {self.batch_id}::BIGINT, {literal(self.table.name)}, {literal(str(self.staged.source.path))},
-                   {literal(self.sha)}, {rejected_line}, r.column_name, r.reason, r.raw
-            FROM ({self._rejects_sql()}) r
+        elif self._scalar(f"SELECT count(*) FROM ({rows})"):
+            scratch.mkdir(parents=True)
+            target = literal((scratch / "part_0.parquet").as_posix())
+            self.db.execute(f"COPY ({rows}) TO {target} (FORMAT parquet)")
+        placed = self._place(sorted(scratch.rglob("*.parquet")) if scratch.exists() else [])
+        shutil.rmtree(scratch, ignore_errors=True)
+        return placed
+
+    def _write_quarantine(self) -> list[str]:
+        """Write this batch's quarantined rows (once per file line, even across reruns)."""
+        rows = self._quarantine_rows()
+        if rows.num_rows == 0:
+            return []
+        self.db.register("quarantined", rows)
+        try:
+            fresh = """
+                SELECT * FROM quarantined q WHERE NOT EXISTS (
+                    SELECT 1 FROM quarantine s WHERE s.file_sha256 = q.file_sha256
+                    AND s.line = q.line AND s.reason = q.reason)
+                ORDER BY line
             """
+            if not self._scalar(f"SELECT count(*) FROM ({fresh})"):
+                return []
+            relative = f"quarantine/b{self.batch_id}.parquet"
+            (self.pending / "quarantine").mkdir(parents=True, exist_ok=True)
+            target = literal((self.pending / relative).as_posix())
+            self.db.execute(f"COPY ({fresh}) TO {target} (FORMAT parquet)")
+            return [relative]
+        finally:
+            self.db.unregister("quarantined")
+
+    def _quarantine_rows(self) -> pa.Table:
+        lines = self.staged.lines
+        invalid = self.db.execute(
+            "SELECT _rec, _problem_column, _problem, _raw FROM src "
+            "WHERE _problem IS NOT NULL ORDER BY _rec"
+        ).fetchnumpy()
+        conflicts = self.db.execute(
+            "SELECT _rec, _first_rec, _fate, _key_text, _stored_batch, _content FROM exc "
+            "WHERE _fate LIKE 'conflict%' ORDER BY _rec"
+        ).fetchall()
+        key_name = ", ".join(self.table.key) or "the same row"
+        records: list[int] = [int(r) for r in invalid["_rec"]]
+        columns: list[str | None] = list(invalid["_problem_column"])
+        reasons: list[str] = list(invalid["_problem"])
+        raws: list[str | None] = list(invalid["_raw"])
+        for rec, first, fate, key_text, stored_batch, content in conflicts:
+            records.append(int(rec))
+            columns.append(self.table.key[0] if self.table.key else None)
+            if fate == "conflict_in_file":
+                first_line = int(lines.accepted(np.array([first], dtype=np.int64))[0])
+                reasons.append(
+                    f"{key_name} '{key_text}' appears earlier in this file with different "
+                    f"content (line {first_line})"
+                )
+            else:
+                reasons.append(
+                    f"{key_name} '{key_text}' is already stored with different content "
+                    f"(batch {stored_batch}); events are immutable: send a correcting event"
+                )
+            raws.append(content)
+        line_numbers = lines.accepted(np.array(records, dtype=np.int64)).tolist()
+        for reject, _ in self.rejects:
+            line_numbers.append(reject.line)
+            columns.append(None)
+            reasons.append(reject.reason)
+            raws.append(reject.raw)
+        n = len(line_numbers)
+        source = str(self.staged.source.path)
+        return pa.table(
+            {
+                "_batch": pa.array([self.batch_id] * n, pa.int64()),
+                "table_name": pa.array([self.table.name] * n, pa.string()),
+                "file": pa.array([source] * n, pa.string()),
+                "file_sha256": pa.array([self.sha] * n, pa.string()),
+                "line": pa.array(line_numbers, pa.int64()),
+                "column_name": pa.array(columns, pa.string()),
+                "reason": pa.array(reasons, pa.string()),
+                "raw": pa.array(raws, pa.string()),
+            }
         )
-        # A rerun after a crash quarantines the same rows again: keep one entry per file line.
-        fresh = """
-            SELECT * FROM quarantined q WHERE NOT EXISTS (
-                SELECT 1 FROM quarantine s WHERE s.file_sha256 = q.file_sha256 AND s.line = q.line
-                AND s.reason = q.reason)
-            ORDER BY line
-        """
-        if self._scalar(f"SELECT count(*) FROM ({fresh})"):
-            target = self.pending / "quarantine"
-            target.mkdir(parents=True, exist_ok=True)
-            self.db.execute(
-                f"COPY ({fresh}) TO {literal((target / f'b{self.batch_id}.parquet').as_posix())} (FORMAT parquet)"
-            )
-
-
-def raw_json(header: tuple[str, ...]) -> str:
-    """SQL for a row's original text, as a JSON object of its header columns (kept in quarantine
-    so the row can be corrected and ingested again)."""
-    return (
-        "CAST(json_object("
-        + ", ".join(f"{literal(c)}, {ident(c)}" for c in header)
-        + ") AS VARCHAR)"
-    )
 
 
 def _fsync(path: Path) -> None:

@@ -3,8 +3,8 @@
 Layout::
 
     HOME/catalog.sqlite                       runs and batches (the truth of what is stored)
-    HOME/store/access_events/month=YYYY-MM/   events, one file per batch and month
-    HOME/store/<table>/b<batch>.parquet       reference tables, one file per batch
+    HOME/store/access_events/month=YYYY-MM/_batch=N/   events, by month and batch
+    HOME/store/<table>/_batch=N/              reference tables, by batch
     HOME/store/quarantine/b<batch>.parquet    rejected rows with file, line, column and reason
     HOME/.pending/b<batch>/...                files of a batch not yet moved into store/
     HOME/.work/                               scratch space of a running ingest
@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from custodes.bundle.contract import TABLES, Table
-from custodes.bundle.validate import ident, stored_type
+from custodes.bundle.validate import ident, literal, stored_type
 from custodes.errors import StoreError
 from custodes.store.catalog import Catalog
 
@@ -44,7 +44,9 @@ QUARANTINE_COLUMNS = (
     ("raw", "VARCHAR"),
 )
 # Columns every stored table carries beside the contract's.
-SYSTEM_COLUMNS = (("_extra", "VARCHAR"), ("_digest", "UBIGINT"), ("_batch", "BIGINT"))
+# ``_rec`` is the record's number in its source file, ``_batch`` the batch that stored it (the
+# catalog knows the file), ``_extra`` the columns outside the contract, as JSON.
+SYSTEM_COLUMNS = (("_rec", "BIGINT"), ("_extra", "VARCHAR"), ("_batch", "BIGINT"))
 DUCKDB_MEMORY_LIMIT = "1GB"
 
 
@@ -98,21 +100,23 @@ class Store:
         db.execute(f"CREATE OR REPLACE VIEW quarantine AS {self._scan_quarantine()}")
 
     def _scan(self, table: Table) -> str:
-        files = self._files(table.name)
-        if not files:
+        if not self._files(table.name):
             cols = [f"NULL::{stored_type(c)} AS {ident(c.name)}" for c in table.columns]
             cols += [f"NULL::{kind} AS {name}" for name, kind in SYSTEM_COLUMNS]
             if table.partition_by_month_of:
                 cols.append("NULL::VARCHAR AS month")
             return f"SELECT {', '.join(cols)} WHERE false"
-        hive = "true" if table.partition_by_month_of else "false"
-        pattern = "*/*.parquet" if table.partition_by_month_of else "*.parquet"
-        glob = (self.table_dir(table.name) / pattern).as_posix()
-        return (
-            f"SELECT * FROM read_parquet('{glob}', hive_partitioning={hive}, "
-            "hive_types={'month': VARCHAR}, union_by_name=true)"
+        depth = "*/*/*.parquet" if table.partition_by_month_of else "*/*.parquet"
+        glob = literal((self.table_dir(table.name) / depth).as_posix())
+        types = (
+            "{'_batch': BIGINT, 'month': VARCHAR}"
             if table.partition_by_month_of
-            else f"SELECT * FROM read_parquet('{glob}', union_by_name=true)"
+            else "{'_batch': BIGINT}"
+        )
+        return (
+            "SELECT * EXCLUDE (_problem_column, _problem, _raw, _nl) "
+            f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true, "
+            f"hive_types = {types})"
         )
 
     def _scan_quarantine(self) -> str:
