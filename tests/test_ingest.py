@@ -177,7 +177,7 @@ def test_wrong_header_refuses_the_whole_bundle(make_bundle: BundleFactory, home:
 
 
 def test_empty_file(make_bundle: BundleFactory, home: Path) -> None:
-    with pytest.raises(BundleError, match="units.csv: the file is empty"):
+    with pytest.raises(BundleError, match=r"units\.csv: the file is empty"):
         ingest(make_bundle(units=""), home)
 
 
@@ -204,7 +204,7 @@ def test_file_that_is_not_parquet(tmp_path: Path, home: Path) -> None:
 def test_unreadable_file(tmp_path: Path, home: Path) -> None:
     bundle = tmp_path / "b"
     (bundle / "units.csv").mkdir(parents=True)  # a directory where a file should be
-    with pytest.raises(BundleError, match="units.csv: not a regular file"):
+    with pytest.raises(BundleError, match=r"units\.csv: not a regular file"):
         ingest(bundle, home)
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from custodes.bundle.contract import Kind, Table
 from custodes.bundle.files import TableFile
 from custodes.bundle.read import FileFacts, ReadLog, Reject, read_batches
 from custodes.bundle.validate import (
@@ -100,15 +101,23 @@ def stage(
     month = ""
     if table.partition_by_month_of:
         month = f", strftime({ident(table.partition_by_month_of)}, '%Y-%m') AS month"
+    # DuckDB computes only what is new: problems and typed values. Text columns are passed
+    # through from Arrow untouched (a round trip through DuckDB would double the cost).
+    passthrough = [c.name for c in table.columns if c.kind in (Kind.TEXT, Kind.ID)]
+    derived = [
+        expression
+        for column, expression in zip(table.columns, typed_select(table, present), strict=True)
+        if column.name not in passthrough
+    ]
     query = f"""
         WITH checked AS (
             SELECT *, CASE WHEN {bad} THEN {problems} END AS _p FROM chunk_rows
         ),
         typed AS (
-            SELECT _rec, _p[1].col AS _problem_column,
+            SELECT _p[1].col AS _problem_column,
                    array_to_string(list_transform(_p, p -> p.msg), '; ') AS _problem,
                    CASE WHEN _p IS NOT NULL THEN {raw_json(header)} END AS _raw,
-                   {", ".join(typed_select(table, present))},
+                   {"".join(f"{expression}, " for expression in derived)}
                    {extra_json(table_file.extra_columns)} AS _extra,
                    {newlines} AS _nl
             FROM checked
@@ -127,14 +136,33 @@ def stage(
                 "chunk_rows", pa.Table.from_batches(piece.to_batches(max_chunksize=PIECE_ROWS))
             )
             try:
-                checked = db.execute(query).to_arrow_table()
+                computed = db.execute(query).to_arrow_table()
             finally:
                 db.unregister("chunk_rows")
-            _write(checked, target / f"_chunk={chunk}", part, bool(month))
+            _write(_assemble(table, piece, computed), target / f"_chunk={chunk}", part, bool(month))
             part += 1
     staged = Staged(table_file, target, log.records, batch_rows, log.rejects)
     staged.lines = LineMap.build(db, staged)
     return staged
+
+
+def _assemble(table: Table, piece: pa.Table, computed: pa.Table) -> pa.Table:
+    """The staged rows: ``_rec``, the problem columns, every contract column in contract order
+    (text from the input, typed values from DuckDB; NULL where the file lacks it), the rest."""
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {"_rec": piece.column("_rec")}
+    for name in ("_problem_column", "_problem", "_raw"):
+        columns[name] = computed.column(name)
+    for column in table.columns:
+        if column.name in computed.column_names:
+            columns[column.name] = computed.column(column.name)
+        elif column.name in piece.column_names:
+            columns[column.name] = piece.column(column.name)
+        else:
+            columns[column.name] = pa.nulls(piece.num_rows, pa.string())
+    for name in ("_extra", "_nl", "month"):
+        if name in computed.column_names:
+            columns[name] = computed.column(name)
+    return pa.table(columns)
 
 
 def _write(rows: pa.Table, directory: Path, part: int, by_month: bool) -> None:

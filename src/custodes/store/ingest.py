@@ -247,27 +247,30 @@ class _Batch:
             + ", ".join(f"{literal(col.name)}, c.{ident(col.name)}" for col in table.columns)
             + ") AS VARCHAR)"
         )
-        known = (
-            f"SELECT DISTINCT {probe_cols} FROM {versions}"
+        stored_keys = (
+            f"SELECT {probe_cols} FROM {versions}"
             if table.key
-            else f"SELECT DISTINCT _digest FROM ({stored_rows})"
+            else (f"SELECT DISTINCT _digest FROM ({stored_rows})")
         )
-        # Keyed rows get their digest only once they are candidates: hashing every row of a
-        # clean batch would cost as much as validating it.
+        # Candidates are found from key columns alone; keyed rows get their digest only once
+        # they are candidates: hashing or reading every row of a clean batch would cost as much
+        # as validating it.
         with_digest = "*" if not table.key else f"*, {digest_b} AS _digest"
+        key_rows = f"SELECT _rec, {probe_cols} FROM ({batch_rows})"
         self.db.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE exc AS
-            WITH b AS ({batch_rows}),
-            repeated AS (SELECT {probe_cols} FROM b GROUP BY ALL HAVING count(*) > 1),
-            known AS ({known}),
+            WITH k AS ({key_rows}),
+            repeated AS (SELECT {probe_cols} FROM k GROUP BY ALL HAVING count(*) > 1),
             hits AS (
-                SELECT * FROM b SEMI JOIN repeated USING ({probe_cols})
-                UNION ALL
-                SELECT * FROM b SEMI JOIN known USING ({probe_cols})
+                SELECT _rec FROM k SEMI JOIN repeated USING ({probe_cols})
+                UNION
+                -- A plain join, built on this batch's keys: DuckDB pushes their range into the
+                -- scan of the stored keys, so Parquet row groups outside it are skipped.
+                SELECT k._rec FROM k JOIN ({stored_keys}) s USING ({probe_cols})
             ),
             candidates AS (
-                SELECT {with_digest} FROM hits QUALIFY row_number() OVER (PARTITION BY _rec) = 1
+                SELECT {with_digest} FROM ({batch_rows}) WHERE _rec IN (SELECT _rec FROM hits)
             ),
             ranked AS (
                 SELECT *, row_number() OVER w AS _occ, first_value(_rec) OVER w AS _first_rec,
