@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,8 +70,13 @@ def file_facts(path: Path) -> FileFacts:
     return FileFacts(digest.hexdigest(), quotes % 2 == 1)
 
 
-def read_batches(table_file: TableFile, log: ReadLog, facts: FileFacts) -> Iterator[pa.Table]:
-    """Yield the file's records as tables of text columns plus ``_rec`` and reader problems."""
+def read_batches(
+    table_file: TableFile, log: ReadLog, facts: Future[FileFacts]
+) -> Iterator[pa.Table]:
+    """Yield the file's records as tables of text columns plus ``_rec`` and reader problems.
+
+    ``facts`` (computed alongside, in another thread) are needed only at the end of the file.
+    """
     if table_file.format == "parquet":
         yield from _parquet_batches(table_file, log)
         return
@@ -79,7 +85,7 @@ def read_batches(table_file: TableFile, log: ReadLog, facts: FileFacts) -> Itera
         if held is not None:
             yield held
         held = batch
-    unclosed = facts.odd_quotes and not any(
+    unclosed = facts.result().odd_quotes and not any(
         r.reason.startswith("malformed quoting") for r in log.rejects
     )
     if held is not None and unclosed and held.num_rows:

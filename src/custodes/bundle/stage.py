@@ -14,16 +14,21 @@ values; NULL when none).
 
 from __future__ import annotations
 
+import queue
+import threading
 from bisect import bisect_left
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from custodes.bundle.contract import Kind, Table
@@ -34,11 +39,13 @@ from custodes.bundle.validate import (
     extra_json,
     ident,
     literal,
+    normalise,
     problems_sql,
     raw_json,
     typed_select,
 )
 
+T = TypeVar("T")
 PIECE_ROWS = 32_768  # rows per Arrow record batch handed to DuckDB (its unit of parallelism)
 
 
@@ -77,7 +84,7 @@ def stage(
     work_dir: Path,
     tag: str,
     batch_rows: int,
-    facts: FileFacts,
+    facts: Future[FileFacts],
 ) -> Staged:
     """Read, validate and stage ``table_file``.
 
@@ -88,7 +95,7 @@ def stage(
     target = work_dir / f"stage-{tag}"
     target.mkdir(parents=True, exist_ok=True)
     present = tuple(c for c in header if c in table.by_name)
-    bad, problems = problems_sql(checks_for(table, present))
+    problems = problems_sql(checks_for(table, present))
     text = [c.name for c in table.columns if c.name in present and c.kind.value in ("text", "id")]
     newlines = "NULL::BIGINT"
     if table_file.format == "csv" and text:
@@ -98,9 +105,6 @@ def stage(
             for c in text
         )
         newlines = f"CASE WHEN {where} THEN {count} END"
-    month = ""
-    if table.partition_by_month_of:
-        month = f", strftime({ident(table.partition_by_month_of)}, '%Y-%m') AS month"
     # DuckDB computes only what is new: problems and typed values. Text columns are passed
     # through from Arrow untouched (a round trip through DuckDB would double the cost).
     passthrough = [c.name for c in table.columns if c.kind in (Kind.TEXT, Kind.ID)]
@@ -109,41 +113,86 @@ def stage(
         for column, expression in zip(table.columns, typed_select(table, present), strict=True)
         if column.name not in passthrough
     ]
+    flags = "".join(f", {flag}" for flag in problems.flags)
     query = f"""
-        WITH checked AS (
-            SELECT *, CASE WHEN {bad} THEN {problems} END AS _p FROM chunk_rows
-        ),
-        typed AS (
-            SELECT _p[1].col AS _problem_column,
-                   array_to_string(list_transform(_p, p -> p.msg), '; ') AS _problem,
-                   CASE WHEN _p IS NOT NULL THEN {raw_json(header)} END AS _raw,
-                   {"".join(f"{expression}, " for expression in derived)}
-                   {extra_json(table_file.extra_columns)} AS _extra,
-                   {newlines} AS _nl
-            FROM checked
+        WITH flagged AS (SELECT *{flags} FROM chunk_rows),
+        checked AS (
+            SELECT *, CASE WHEN {problems.bad} THEN {problems.listing} END AS _p FROM flagged
         )
-        SELECT *{month} FROM typed
+        SELECT _p[1].col AS _problem_column,
+               array_to_string(list_transform(_p, p -> p.msg), '; ') AS _problem,
+               CASE WHEN _p IS NOT NULL THEN {raw_json(header)} END AS _raw,
+               {"".join(f"{expression}, " for expression in derived)}
+               {extra_json(table_file.extra_columns)} AS _extra,
+               {newlines} AS _nl
+        FROM checked
     """
     log = ReadLog()
     part = 0
-    for batch in read_batches(table_file, log, facts):
-        first = log.records - batch.num_rows + 1
-        for offset, length in _slices(first, batch.num_rows, batch_rows):
-            chunk = (first + offset - 1) // batch_rows
-            # Several record batches, so that DuckDB can spread the work over its threads.
-            piece = batch.slice(offset, length)
-            db.register(
-                "chunk_rows", pa.Table.from_batches(piece.to_batches(max_chunksize=PIECE_ROWS))
-            )
-            try:
-                computed = db.execute(query).to_arrow_table()
-            finally:
-                db.unregister("chunk_rows")
-            _write(_assemble(table, piece, computed), target / f"_chunk={chunk}", part, bool(month))
-            part += 1
+    # Three stages overlap: Arrow reads the next block and writes the last one while DuckDB
+    # checks this one (all three release the GIL), so the two cores are kept busy.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-writer") as writer:
+        writes: deque[Future[None]] = deque()
+        for batch in prefetch(read_batches(table_file, log, facts)):
+            first = log_first(batch)
+            for offset, length in _slices(first, batch.num_rows, batch_rows):
+                chunk = (first + offset - 1) // batch_rows
+                piece = batch.slice(offset, length)
+                prepared = normalise(table, present, piece)
+                # Several record batches, so that DuckDB can spread the work over its threads.
+                db.register(
+                    "chunk_rows",
+                    pa.Table.from_batches(prepared.to_batches(max_chunksize=PIECE_ROWS)),
+                )
+                try:
+                    computed = db.execute(query).to_arrow_table()
+                finally:
+                    db.unregister("chunk_rows")
+                rows = _assemble(table, piece, computed)
+                directory = target / f"_chunk={chunk}"
+                writes.append(
+                    writer.submit(_write, rows, directory, part, table.partition_by_month_of)
+                )
+                part += 1
+                while len(writes) > 2:
+                    writes.popleft().result()
+        for pending in writes:
+            pending.result()
     staged = Staged(table_file, target, log.records, batch_rows, log.rejects)
     staged.lines = LineMap.build(db, staged)
     return staged
+
+
+def log_first(batch: pa.Table) -> int:
+    """The record number of a batch's first row."""
+    return int(batch.column("_rec")[0].as_py()) if batch.num_rows else 1
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead; its exceptions are
+    raised here, in order."""
+    slots: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+
+    def produce() -> None:
+        try:
+            for item in items:
+                slots.put(("item", item))
+        except BaseException as error:  # handed over to the consumer, raised there
+            slots.put(("error", error))
+        else:
+            slots.put(("done", None))
+
+    thread = threading.Thread(target=produce, name="stage-reader", daemon=True)
+    thread.start()
+    while True:
+        kind, value = slots.get()
+        if kind == "done":
+            break
+        if kind == "error":
+            assert isinstance(value, BaseException)
+            raise value
+        yield value  # type: ignore[misc]
+    thread.join()
 
 
 def _assemble(table: Table, piece: pa.Table, computed: pa.Table) -> pa.Table:
@@ -159,24 +208,27 @@ def _assemble(table: Table, piece: pa.Table, computed: pa.Table) -> pa.Table:
             columns[column.name] = piece.column(column.name)
         else:
             columns[column.name] = pa.nulls(piece.num_rows, pa.string())
-    for name in ("_extra", "_nl", "month"):
+    for name in ("_extra", "_nl"):
         if name in computed.column_names:
             columns[name] = computed.column(name)
     return pa.table(columns)
 
 
-def _write(rows: pa.Table, directory: Path, part: int, by_month: bool) -> None:
-    """Write validated rows as Parquet (by Arrow's writer: DuckDB's is slower from Arrow input)."""
-    if not by_month:
+def _write(rows: pa.Table, directory: Path, part: int, month_of: str | None) -> None:
+    """Write validated rows as Parquet (by Arrow's writer: DuckDB's is slower from Arrow input),
+    by month of ``month_of`` (UTC) when given; rows whose timestamp is invalid go to a partition
+    of their own, which is never published as it is."""
+    if month_of is None:
         directory.mkdir(parents=True, exist_ok=True)
         pq.write_table(rows, directory / f"part_{part}.parquet")
         return
-    months = rows.column("month")
-    for value in pc.unique(months).to_pylist():
-        selected = rows.filter(pc.is_null(months) if value is None else pc.equal(months, value))
-        name = "month=__HIVE_DEFAULT_PARTITION__" if value is None else f"month={value}"
+    stamps = rows.column(month_of).cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+    months = stamps.astype("datetime64[M]")
+    for month in np.unique(months):
+        selected = np.isnat(months) if np.isnat(month) else months == month
+        name = "month=__HIVE_DEFAULT_PARTITION__" if np.isnat(month) else f"month={month}"
         (directory / name).mkdir(parents=True, exist_ok=True)
-        pq.write_table(selected.drop_columns(["month"]), directory / name / f"part_{part}.parquet")
+        pq.write_table(rows.filter(pa.array(selected)), directory / name / f"part_{part}.parquet")
 
 
 def _slices(first: int, rows: int, batch_rows: int) -> list[tuple[int, int]]:

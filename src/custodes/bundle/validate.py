@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from custodes.bundle.contract import Column, Kind, Table
 
 # ISO 8601 date-time with a UTC offset: DuckDB would accept a naive timestamp and silently assume
@@ -50,30 +53,54 @@ class Check:
     message: str
 
 
+NORMALISED = "_n_"  # prefix of a column's trimmed (and case-normalised) text
+BLANK = "_blank_"  # prefix of a column's "empty or only spaces" flag
+
+
+def normalise(table: Table, present: tuple[str, ...], rows: pa.Table) -> pa.Table:
+    """Add, for the columns that need them, the trimmed and case-normalised text (codes lower
+    case, systems upper case) and a blank flag.
+
+    Done in Arrow, whose string kernels are several times cheaper than the same work in SQL;
+    the checks and typed values then read these columns. The original text stays, for messages
+    and for the quarantine.
+    """
+    for column in table.columns:
+        if column.name not in present or (
+            column.kind in (Kind.TEXT, Kind.ID) and not column.required
+        ):
+            continue
+        trimmed = pc.utf8_trim_whitespace(rows.column(column.name))
+        blank = pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True)
+        rows = rows.append_column(BLANK + column.name, blank)
+        if column.kind is Kind.CODE:
+            rows = rows.append_column(NORMALISED + column.name, pc.utf8_lower(trimmed))
+        elif column.kind is Kind.OPEN_CODE:
+            rows = rows.append_column(NORMALISED + column.name, pc.utf8_upper(trimmed))
+        elif column.kind in (Kind.TIMESTAMP, Kind.DATE, Kind.FLAGS):
+            rows = rows.append_column(NORMALISED + column.name, trimmed)
+    return rows
+
+
 def checks_for(table: Table, present: tuple[str, ...]) -> list[Check]:
     """Every rule of ``table`` that applies to the contract columns the file has (``present``);
-    absent optional columns are simply NULL."""
+    absent optional columns are simply NULL. Reads the columns :func:`normalise` adds."""
     checks: list[Check] = []
     for column in table.columns:
         if column.name not in present:
             continue
-        col = ident(column.name)
+        blank = ident(BLANK + column.name)
         if column.required:
             checks.append(
-                Check(column.name, _blank(col), literal(f"{column.name} is required but empty"))
+                Check(column.name, blank, literal(f"{column.name} is required but empty"))
             )
-        rule = _kind_rule(column, col)
+        rule = _kind_rule(column, ident(column.name), ident(NORMALISED + column.name))
         if rule:
             bad, message = rule
-            # CASE, not AND: DuckDB evaluates both sides of an AND for every row.
-            checks.append(
-                Check(column.name, f"(CASE WHEN {_blank(col)} THEN false ELSE {bad} END)", message)
-            )
+            checks.append(Check(column.name, f"(NOT {blank} AND {bad})", message))
     for order in table.order_rules:
         if order.earlier in present and order.later in present:
-            earlier, later = (
-                _typed(table.by_name[n], ident(n)) for n in (order.earlier, order.later)
-            )
+            earlier, later = (_typed(table.by_name[n]) for n in (order.earlier, order.later))
             message = (
                 f"concat({literal(order.later + ' (')}, {ident(order.later)}, "
                 f"{literal(') is before ' + order.earlier + ' (')}, {ident(order.earlier)}, ')')"
@@ -82,44 +109,46 @@ def checks_for(table: Table, present: tuple[str, ...]) -> list[Check]:
     return checks
 
 
-def problems_sql(checks: list[Check], reader_problem: str = "_reader_problem") -> tuple[str, str]:
-    """SQL for (is the row bad, the list of its problems as ``{col, msg}`` structs).
+@dataclass(frozen=True)
+class ProblemsSQL:
+    """The SQL that finds a row's problems, in two steps so each rule is evaluated once.
 
-    The list is built only for bad rows: for every row it would cost more than the checks.
-    ``reader_problem`` names a column holding a problem found while reading (``col: message``).
+    ``flags`` (``expr AS _cN``, one per rule) go in an inner SELECT; ``bad`` and ``listing``
+    refer to them in the outer one. The listing (``{col, msg}`` structs) is built only for bad
+    rows: building it for every row would cost more than the checks.
     """
-    conditions = [f"{reader_problem} IS NOT NULL"]
-    conditions += [f"coalesce({c.bad}, false)" for c in checks]
+
+    flags: list[str]
+    bad: str
+    listing: str
+
+
+def problems_sql(checks: list[Check], reader_problem: str = "_reader_problem") -> ProblemsSQL:
+    """``reader_problem`` names a column holding a problem found while reading
+    (``column: message``)."""
+    flags = [f"coalesce({c.bad}, false) AS _c{i}" for i, c in enumerate(checks)]
+    conditions = [f"{reader_problem} IS NOT NULL"] + [f"_c{i}" for i in range(len(checks))]
     items = [f"{{'col': split_part({reader_problem}, ':', 1), 'msg': {reader_problem}}}"]
     items += [
-        f"{{'col': {literal(c.column)}, "
-        f"'msg': CASE WHEN coalesce({c.bad}, false) THEN {c.message} END}}"
-        for c in checks
+        f"{{'col': {literal(c.column)}, 'msg': CASE WHEN _c{i} THEN {c.message} END}}"
+        for i, c in enumerate(checks)
     ]
     listing = f"list_filter([{', '.join(items)}], p -> p.msg IS NOT NULL)"
-    return "(" + " OR ".join(conditions) + ")", listing
+    return ProblemsSQL(flags, "(" + " OR ".join(conditions) + ")", listing)
 
 
-def _kind_rule(column: Column, col: str) -> tuple[str, str] | None:
-    """(bad condition, message) for a non-blank value of the column's kind.
-
-    Each condition tries the value as given first and its trimmed form only when that fails:
-    surrounding spaces are forgiven, and ``trim`` is not paid on every row of a clean file.
-    """
+def _kind_rule(column: Column, original: str, value: str) -> tuple[str, str] | None:
+    """(bad condition on the normalised ``value``, message quoting the ``original``) for a
+    non-blank value of the column's kind."""
     name = column.name
-    quoted = f"{literal(name + ' ')}, {QUOTE}, left({col}, {SAMPLE_CHARS}), {QUOTE}"
+    quoted = f"{literal(name + ' ')}, {QUOTE}, left({original}, {SAMPLE_CHARS}), {QUOTE}"
     if column.kind is Kind.CODE:
         codes = ", ".join(literal(c) for c in column.codes)
         expected = literal(f"; expected one of: {column.describe_codes()}")
-        return (
-            f"CASE WHEN {col} IN ({codes}) THEN false ELSE lower(trim({col})) NOT IN ({codes}) END",
-            f"concat('unknown ', {quoted}, {expected})",
-        )
+        return f"{value} NOT IN ({codes})", f"concat('unknown ', {quoted}, {expected})"
     if column.kind is Kind.OPEN_CODE:
-        pattern = literal(OPEN_CODE_PATTERN)
         return (
-            f"CASE WHEN regexp_full_match({col}, {pattern}) THEN false "
-            f"ELSE NOT regexp_full_match(trim({col}), {pattern}) END",
+            f"NOT regexp_full_match({value}, {literal(OPEN_CODE_PATTERN)})",
             f"concat({quoted}, "
             f"{literal(' is not a system code (letters, digits, _ . - ; at most 32)')})",
         )
@@ -127,20 +156,20 @@ def _kind_rule(column: Column, col: str) -> tuple[str, str] | None:
         naive = literal(" has no UTC offset; write it as e.g. 2026-01-05T08:13:22Z")
         wrong = literal(" is not an ISO 8601 timestamp with offset, e.g. 2026-01-05T08:13:22Z")
         return (
-            f"CASE WHEN {_parses(col, TIMESTAMP_PATTERN, 'TIMESTAMPTZ')} THEN false "
-            f"ELSE NOT {_parses(f'trim({col})', TIMESTAMP_PATTERN, 'TIMESTAMPTZ')} END",
-            f"CASE WHEN regexp_full_match(trim({col}), {literal(NAIVE_TIMESTAMP_PATTERN)}) "
+            f"(NOT regexp_full_match({value}, {literal(TIMESTAMP_PATTERN)}) "
+            f"OR try_cast({value} AS TIMESTAMPTZ) IS NULL)",
+            f"CASE WHEN regexp_full_match({value}, {literal(NAIVE_TIMESTAMP_PATTERN)}) "
             f"THEN concat({quoted}, {naive}) ELSE concat({quoted}, {wrong}) END",
         )
     if column.kind is Kind.DATE:
         return (
-            f"CASE WHEN {_parses(col, DATE_PATTERN, 'DATE')} THEN false "
-            f"ELSE NOT {_parses(f'trim({col})', DATE_PATTERN, 'DATE')} END",
+            f"(NOT regexp_full_match({value}, {literal(DATE_PATTERN)}) "
+            f"OR try_cast({value} AS DATE) IS NULL)",
             f"concat({quoted}, {literal(' is not a date YYYY-MM-DD')})",
         )
     if column.kind is Kind.FLAGS:
         codes = "[" + ", ".join(literal(c) for c in column.codes) + "]"
-        unknown = f"list_filter({_flag_list(col)}, f -> NOT list_contains({codes}, f))"
+        unknown = f"list_filter({_flag_list(value)}, f -> NOT list_contains({codes}, f))"
         expected = literal(f"; expected any of: {column.describe_codes()}")
         return (
             f"len({unknown}) > 0",
@@ -150,43 +179,27 @@ def _kind_rule(column: Column, col: str) -> tuple[str, str] | None:
     return None
 
 
-def _parses(value: str, pattern: str, sql_type: str) -> str:
-    return (
-        f"(CASE WHEN regexp_full_match({value}, {literal(pattern)}) "
-        f"THEN try_cast({value} AS {sql_type}) IS NOT NULL ELSE false END)"
-    )
-
-
-def _blank(col: str) -> str:
-    return f"({col} IS NULL OR regexp_full_match({col}, '\\s*'))"
-
-
 def _flag_list(col: str) -> str:
     return (
         f"list_filter(list_transform(string_split({col}, ';'), f -> lower(trim(f))), f -> f <> '')"
     )
 
 
-def _typed(column: Column, col: str) -> str:
-    """SQL for the stored value of a raw text column (NULL where it does not parse)."""
-    if column.kind is Kind.CODE:
-        codes = ", ".join(literal(c) for c in column.codes)
-        return f"CASE WHEN {col} IN ({codes}) THEN {col} ELSE lower(trim({col})) END"
-    if column.kind is Kind.OPEN_CODE:
-        return f"CASE WHEN regexp_full_match({col}, '[A-Z0-9_.\\-]+') THEN {col} ELSE upper(trim({col})) END"
+def _typed(column: Column) -> str:
+    """SQL for the stored value of a column (NULL where it does not parse), from the columns
+    :func:`normalise` adds."""
+    value = ident(NORMALISED + column.name)
+    if column.kind in (Kind.CODE, Kind.OPEN_CODE):
+        return value
     if column.kind is Kind.TIMESTAMP:
-        return (
-            f"CASE WHEN try_cast({col} AS TIMESTAMPTZ) IS NOT NULL THEN {col}::TIMESTAMPTZ "
-            f"ELSE try_cast(trim({col}) AS TIMESTAMPTZ) END"
-        )
+        return f"try_cast({value} AS TIMESTAMPTZ)"
     if column.kind is Kind.DATE:
-        return (
-            f"CASE WHEN try_cast({col} AS DATE) IS NOT NULL THEN {col}::DATE "
-            f"ELSE try_cast(trim({col}) AS DATE) END"
-        )
+        return f"try_cast({value} AS DATE)"
     if column.kind is Kind.FLAGS:
-        return f"CASE WHEN {col} IS NOT NULL THEN list_sort(list_distinct({_flag_list(col)})) END"
-    return col
+        return (
+            f"CASE WHEN {value} IS NOT NULL THEN list_sort(list_distinct({_flag_list(value)})) END"
+        )
+    return ident(column.name)
 
 
 def stored_type(column: Column) -> str:
@@ -202,10 +215,7 @@ def typed_select(table: Table, present: tuple[str, ...]) -> list[str]:
     """``expr AS name`` for every contract column, NULL for those the file lacks."""
     out = []
     for column in table.columns:
-        if column.name in present:
-            expr = _typed(column, ident(column.name))
-        else:
-            expr = f"NULL::{stored_type(column)}"
+        expr = _typed(column) if column.name in present else f"NULL::{stored_type(column)}"
         out.append(f"{expr} AS {ident(column.name)}")
     return out
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,10 +127,11 @@ def _ingest_file(
     progress: ProgressCallback | None,
 ) -> FileReport:
     table = table_file.table
-    facts = file_facts(table_file.path)
-    sha = facts.sha256
     tag = f"{table.name}_{run_id}"
-    staged = stage(store.db, table_file, store.work_dir, tag, batch_rows, facts)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-facts") as pool:
+        facts = pool.submit(file_facts, table_file.path)  # hashed while it is being read
+        staged = stage(store.db, table_file, store.work_dir, tag, batch_rows, facts)
+        sha = facts.result().sha256
     report = FileReport(table.name, str(table_file.path), sha, Counts())
     for chunk in range(staged.chunks):
         batch = _Batch(store, run_id, staged, chunk, sha)
