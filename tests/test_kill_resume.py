@@ -86,6 +86,16 @@ def _kill_at_random_point(bundle: Path, home: Path, chance: random.Random) -> in
     return process.wait()
 
 
+def _files_on_disk(home: Path) -> set[str]:
+    store = home / "store"
+    return {p.relative_to(store).as_posix() for p in store.rglob("*.parquet")}
+
+
+def _files_in_catalog(home: Path) -> set[str]:
+    with writer(home) as store:
+        return set(store.catalog.committed_files())
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
@@ -111,4 +121,5 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
         assert set(ids) == expected
         assert rows(home, "SELECT count(*) FROM quarantine") == [(bad,)]
         assert not any((home / ".pending").iterdir())
+        assert _files_on_disk(home) == _files_in_catalog(home), "files of an aborted batch left"
     assert landed == TRIALS, f"only {landed} kills landed during an ingest"

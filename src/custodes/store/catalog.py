@@ -179,6 +179,13 @@ class Catalog:
         ).fetchall()
         return [(batch_id, json.loads(files) if files else []) for batch_id, files in rows]
 
+    def committed_files(self) -> list[str]:
+        """Every file of every committed batch, relative to ``store/``, in batch order."""
+        rows = self.db.execute(
+            "SELECT files FROM batches WHERE status = 'committed' ORDER BY batch_id"
+        ).fetchall()
+        return [path for (files,) in rows if files for path in json.loads(files)]
+
     def abort_batch(self, batch_id: int) -> None:
         with self.transaction() as db:
             db.execute(

@@ -9,7 +9,8 @@ For each table file, in contract order (reference data before events):
    or earlier in the file) is skipped; an access event whose ``event_id`` is already known with
    different content is quarantined (events are immutable); a reference row whose content changed
    is stored as a new version (the newest version is current);
-4. the batch is written under ``.pending``, committed in the catalog, and published.
+4. the batch is written under ``.pending``, placed in ``store/``, and committed in the catalog
+   (which is when readers see it).
 
 Every row read ends in exactly one of: stored, quarantined, duplicate. The counts are the
 reconciliation, printed and recorded for every file.
@@ -177,8 +178,8 @@ class _Batch:
         files += self._publish_as_is() if clean else self._rewrite()
         for relative in files:
             _fsync(self.pending / relative)
+        self.store.place(self.batch_id, files)
         self.store.catalog.commit_batch(self.batch_id, counts, files)
-        self.store.publish(self.batch_id, files)
         self.store.refresh_views()
         return counts
 

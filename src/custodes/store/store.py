@@ -9,11 +9,12 @@ Layout::
     HOME/.pending/b<batch>/...                files of a batch not yet moved into store/
     HOME/.work/                               scratch space of a running ingest
 
-A batch is written under ``.pending``, committed in the catalog, then moved into ``store/``. A
-process killed at any point leaves either an open batch (recovery deletes its files) or a
-committed one (recovery finishes the move): the store is as before or after a whole batch. Only
-one process writes at a time (an exclusive lock on ``HOME/.lock``); recovery runs when a writer
-opens the store.
+A batch is written under ``.pending``, moved to its place in ``store/``, and then committed in
+the catalog. Readers take the list of files from the catalog's committed batches, never from the
+directories, so a batch becomes visible all at once, when it commits. A process killed at any
+point leaves either a committed batch (complete) or an open one, whose files recovery deletes:
+the store is as before or after a whole batch. Only one process writes at a time (an exclusive
+lock on ``HOME/.lock``); recovery runs when a writer opens the store.
 """
 
 from __future__ import annotations
@@ -100,14 +101,13 @@ class Store:
         db.execute(f"CREATE OR REPLACE VIEW quarantine AS {self._scan_quarantine()}")
 
     def _scan(self, table: Table) -> str:
-        if not self._files(table.name):
+        files = self._files(table.name)
+        if not files:
             cols = [f"NULL::{stored_type(c)} AS {ident(c.name)}" for c in table.columns]
             cols += [f"NULL::{kind} AS {name}" for name, kind in SYSTEM_COLUMNS]
             if table.partition_by_month_of:
                 cols.append("NULL::VARCHAR AS month")
             return f"SELECT {', '.join(cols)} WHERE false"
-        depth = "*/*/*.parquet" if table.partition_by_month_of else "*/*.parquet"
-        glob = literal((self.table_dir(table.name) / depth).as_posix())
         types = (
             "{'_batch': BIGINT, 'month': VARCHAR}"
             if table.partition_by_month_of
@@ -115,31 +115,42 @@ class Store:
         )
         return (
             "SELECT * EXCLUDE (_problem_column, _problem, _raw, _nl) "
-            f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true, "
-            f"hive_types = {types})"
+            f"FROM read_parquet({_listing(files)}, hive_partitioning = true, "
+            f"union_by_name = true, hive_types = {types})"
         )
 
     def _scan_quarantine(self) -> str:
-        if not self._files("quarantine"):
+        files = self._files("quarantine")
+        if not files:
             cols = ", ".join(f"NULL::{kind} AS {name}" for name, kind in QUARANTINE_COLUMNS)
             return f"SELECT {cols} WHERE false"
-        glob = (self.table_dir("quarantine") / "*.parquet").as_posix()
-        return f"SELECT * FROM read_parquet('{glob}', union_by_name=true)"
+        return f"SELECT * FROM read_parquet({_listing(files)}, union_by_name = true)"
 
     def _files(self, name: str) -> list[Path]:
-        directory = self.table_dir(name)
-        return sorted(directory.rglob("*.parquet")) if directory.exists() else []
+        """The files of committed batches under ``store/<name>``: the catalog, not the
+        directory, says what is stored, so a reader never sees half a batch."""
+        prefix = name + "/"
+        return [
+            self.data_dir / relative
+            for relative in self.catalog.committed_files()
+            if relative.startswith(prefix)
+        ]
 
     # recovery ---------------------------------------------------------------------------------
     def recover(self) -> list[str]:
-        """Bring the files in line with the catalog after a crash; returns what was done."""
+        """Bring the files in line with the catalog after a crash; returns what was done.
+
+        A batch's files are placed in ``store/`` before its catalog row commits, so a batch
+        left open by a crash may have some files there: they are removed. Committed batches
+        are complete by construction.
+        """
         done: list[str] = []
-        for batch_id, files in self.catalog.batches("committed"):
-            pending = self.pending_dir / f"b{batch_id}"
-            if pending.exists():
-                self.publish(batch_id, files)
-                done.append(f"finished publishing committed batch {batch_id}")
         for batch_id, _ in self.catalog.batches("open"):
+            for path in self._batch_paths(batch_id):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
             shutil.rmtree(self.pending_dir / f"b{batch_id}", ignore_errors=True)
             self.catalog.abort_batch(batch_id)
             done.append(f"rolled back unfinished batch {batch_id}")
@@ -150,14 +161,21 @@ class Store:
         self.catalog.abandon_running()
         return done
 
-    def publish(self, batch_id: int, files: list[str]) -> None:
-        """Move a committed batch's files from ``.pending`` into ``store/`` (idempotent)."""
+    def _batch_paths(self, batch_id: int) -> list[Path]:
+        """Everything a batch may have placed in ``store/``."""
+        paths = list(self.data_dir.glob(f"*/_batch={batch_id}"))
+        paths += list(self.data_dir.glob(f"*/*/_batch={batch_id}"))
+        paths.append(self.table_dir("quarantine") / f"b{batch_id}.parquet")
+        return paths
+
+    def place(self, batch_id: int, files: list[str]) -> None:
+        """Move a batch's files from ``.pending`` to their places in ``store/``, before the
+        batch commits (they stay invisible until then: readers list files from the catalog)."""
         pending = self.pending_dir / f"b{batch_id}"
         for relative in files:
             source, target = pending / relative, self.data_dir / relative
-            if source.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(source, target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
         _fsync_dirs({(self.data_dir / r).parent for r in files})
         shutil.rmtree(pending, ignore_errors=True)
 
@@ -201,6 +219,10 @@ def connect_duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
     )
     db.execute("SET TimeZone = 'UTC'")
     return db
+
+
+def _listing(files: list[Path]) -> str:
+    return "[" + ", ".join(literal(path.as_posix()) for path in files) + "]"
 
 
 def _fsync_dirs(directories: set[Path]) -> None:
