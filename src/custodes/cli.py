@@ -218,13 +218,14 @@ def status(home: HomeOption, as_json: JsonOption = False) -> None:
         _emit_json(data)
         return
     table = RichTable(title=f"Custodes store at {home}")
-    for name in ("table", "rows", "versions", "from", "to"):
-        table.add_column(name, justify="left" if name in ("table", "from", "to") else "right")
+    for name in ("table", "rows", "versions", "dated by", "from", "to"):
+        table.add_column(name, justify="right" if name in ("rows", "versions") else "left")
     for row in data["tables"]:
         table.add_row(
             row["table"],
             f"{row['rows']:,}",
             f"{row['versions']:,}",
+            row["date_column"] or "",
             row["first"] or "",
             row["last"] or "",
         )

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from custodes.bundle.files import TableFile
 from custodes.errors import BundleError
 
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 262_144
 
 

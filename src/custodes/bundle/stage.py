@@ -154,7 +154,7 @@ def stage(
                     writer.submit(_write, rows, directory, part, table.partition_by_month_of)
                 )
                 part += 1
-                while len(writes) > 2:
+                while len(writes) > 1:
                     writes.popleft().result()
         for pending in writes:
             pending.result()
@@ -168,7 +168,7 @@ def log_first(batch: pa.Table) -> int:
     return int(batch.column("_rec")[0].as_py()) if batch.num_rows else 1
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Iterate ``items`` in a background thread, ``depth`` items ahead; its exceptions are
     raised here, in order."""
     slots: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
