@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from custodes.durable import fsync_path
 from custodes.ledger.errors import TreeError
 from custodes.ledger.merkle import (
     HASH_SIZE,
@@ -90,7 +91,7 @@ class MerkleTree:
         if any(self.path.iterdir()):
             raise TreeError(f"{self.path} is not empty and is not a Merkle tree directory")
         marker.write_text(MARKER)
-        _fsync_directory(self.path)
+        fsync_path(self.path)
 
     def _open_levels(self) -> None:
         """Open every level file there is or should be, and repair them bottom up.
@@ -291,13 +292,4 @@ class MerkleTree:
         """Make every append and truncation so far durable (``fsync`` of each level file)."""
         for level in range(len(self._fds)):
             os.fsync(self._fd(level))
-        _fsync_directory(self.path)
-
-
-def _fsync_directory(path: Path) -> None:
-    """Make new names in ``path`` durable (a new level file is useless if its name is lost)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_path(self.path)

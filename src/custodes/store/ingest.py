@@ -36,6 +36,7 @@ from custodes.bundle.files import TableFile, find_tables
 from custodes.bundle.read import file_facts
 from custodes.bundle.stage import Staged, stage
 from custodes.bundle.validate import digest_expression, ident, literal
+from custodes.durable import fsync_path
 from custodes.store.catalog import Counts
 from custodes.store.store import Store, writer
 
@@ -186,7 +187,7 @@ class _Batch:
         clean = counts.stored == self._scalar("SELECT count(*) FROM src")
         files += self._publish_as_is() if clean else self._rewrite()
         for relative in files:
-            _fsync(self.pending / relative)
+            fsync_path(self.pending / relative)
         self.store.place(self.batch_id, files)
         self.store.catalog.commit_batch(self.batch_id, counts, files)
         self.store.refresh_views()
@@ -447,11 +448,3 @@ class _Batch:
                 "raw": pa.array(raws, pa.string()),
             }
         )
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

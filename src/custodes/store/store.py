@@ -31,6 +31,7 @@ import duckdb
 
 from custodes.bundle.contract import TABLES, Table
 from custodes.bundle.validate import ident, literal, stored_type
+from custodes.durable import fsync_paths
 from custodes.errors import StoreError
 from custodes.store.catalog import Catalog
 
@@ -176,7 +177,7 @@ class Store:
             source, target = pending / relative, self.data_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
-        _fsync_dirs({(self.data_dir / r).parent for r in files})
+        fsync_paths({(self.data_dir / r).parent for r in files})
         shutil.rmtree(pending, ignore_errors=True)
 
     def close(self) -> None:
@@ -223,18 +224,6 @@ def connect_duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
 
 def _listing(files: list[Path]) -> str:
     return "[" + ", ".join(literal(path.as_posix()) for path in files) + "]"
-
-
-def _fsync_dirs(directories: set[Path]) -> None:
-    for directory in directories:
-        try:
-            fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def open_store(home: Path) -> Store:
