@@ -49,7 +49,7 @@ QUARANTINE_COLUMNS = (
 # ``_rec`` is the record's number in its source file, ``_batch`` the batch that stored it (the
 # catalog knows the file), ``_extra`` the columns outside the contract, as JSON.
 SYSTEM_COLUMNS = (("_rec", "BIGINT"), ("_extra", "VARCHAR"), ("_batch", "BIGINT"))
-DUCKDB_MEMORY_LIMIT = "512MB"
+DUCKDB_MEMORY_LIMIT = "1GB"
 
 
 class Store:
