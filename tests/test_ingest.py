@@ -40,6 +40,8 @@ def test_reingesting_the_same_bundle_adds_nothing(make_bundle: BundleFactory, ho
     again = ingest(bundle, home)
     assert again.total.stored == 0
     assert again.total.duplicates == again.total.read == 7
+    # Batches of the same file already committed are recognised, not processed again.
+    assert all(f.batches == [] for f in again.files)
     assert rows(home, "SELECT count(*) FROM access_events") == [(3,)]
     assert rows(home, "SELECT count(*) FROM workforce_versions") == [(2,)]
 

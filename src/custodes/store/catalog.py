@@ -179,6 +179,19 @@ class Catalog:
         ).fetchall()
         return [(batch_id, json.loads(files) if files else []) for batch_id, files in rows]
 
+    def committed_batch(self, table: str, sha256: str, first: int, last: int) -> Counts | None:
+        """The counts of a committed batch of exactly these records of this file, if any."""
+        row = self.db.execute(
+            "SELECT rows_read, rows_stored, rows_quarantined, rows_duplicate FROM batches "
+            "WHERE status = 'committed' AND table_name = ? AND source_sha256 = ? "
+            "AND first_record = ? AND last_record = ? LIMIT 1",
+            (table, sha256, first, last),
+        ).fetchone()
+        if row is None:
+            return None
+        read, stored, quarantined, duplicates = (int(v) for v in row)
+        return Counts(read=read, stored=stored, quarantined=quarantined, duplicates=duplicates)
+
     def committed_files(self) -> list[str]:
         """Every file of every committed batch, relative to ``store/``, in batch order."""
         rows = self.db.execute(
