@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,7 +19,6 @@ TARGET = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 def render() -> str:
     group = typer.main.get_command(app)
-    commands = group.commands  # type: ignore[attr-defined]
     lines = [
         "# Command-line reference",
         "",
@@ -26,11 +26,20 @@ def render() -> str:
         "Every command prints a one-line error and exits with status 2 on a user's mistake.",
         "",
     ]
+    _render_group(group, "custodes", lines)
+    return "\n".join(lines)
+
+
+def _render_group(group: Any, prefix: str, lines: list[str]) -> None:
+    commands = group.commands
     for name in sorted(commands):
         command = commands[name]
+        if hasattr(command, "commands"):  # a group of subcommands
+            _render_group(command, f"{prefix} {name}", lines)
+            continue
         arguments = [p for p in command.params if p.param_type_name == "argument"]
         usage = " ".join(["[OPTIONS]", *(p.name.upper() for p in arguments)])
-        lines += [f"## custodes {name}", "", f"`custodes {name} {usage}`", ""]
+        lines += [f"## {prefix} {name}", "", f"`{prefix} {name} {usage}`", ""]
         lines += [(command.help or "").strip().split("\n\n")[0].strip(), ""]
         for param in command.params:
             if param.param_type_name == "argument":
@@ -44,7 +53,6 @@ def render() -> str:
             help_text = getattr(param, "help", None) or ""
             lines.append(f"{entry}: {help_text}".rstrip(": "))
         lines.append("")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,78 +1,32 @@
-"""The ``custodes`` command: a thin face over the library.
-
-Each command parses its options, calls one library function and presents the result: a Rich
-table for people, ``--json`` for scripts, ``--quiet`` for neither. Mistakes a user can make
-surface as one line on standard error and exit status 2, never as a traceback.
-"""
+"""Commands over the store: make a synthetic force, ingest a bundle, see what is stored."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from custodes.errors import CustodesError
-
-app = typer.Typer(
-    name="custodes",
-    help="Custodes: accountable access to personal data in police systems.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from custodes.cli._output import (
+    HomeOption,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    err,
+    guard,
+    out,
+    progress_bars,
 )
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
 
-HomeOption = Annotated[
-    Path, typer.Option("--home", help="The store directory (created by the first ingest).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+app = typer.Typer()
 
 
 class BundleFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
-
-
-def _guard(action: Callable[[], T]) -> T:
-    """Run ``action``; a user's mistake becomes one line on stderr and exit status 2."""
-    try:
-        return action()
-    except (CustodesError, ValueError) as error:
-        for line in str(error).splitlines() or ["error"]:
-            err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Progress]:
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not enabled,
-        transient=False,
-    )
-    with progress:
-        yield progress
-
-
-def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 @app.command()
@@ -93,7 +47,7 @@ def synth(
 
     def run() -> Any:
         first_day = _parse_date(start, "--start")
-        with _progress(not (quiet or as_json)) as progress:
+        with progress_bars(not (quiet or as_json)) as progress:
             task = progress.add_task("generating force", total=None)
 
             def tick(done: int, total: int) -> None:
@@ -109,9 +63,9 @@ def synth(
                 on_progress=tick,
             )
 
-    summary = _guard(run)
+    summary = guard(run)
     if as_json:
-        _emit_json(summary.to_dict())
+        emit_json(summary.to_dict())
     elif not quiet:
         table = RichTable(title=f"Synthetic force written to {out_dir}")
         table.add_column("table")
@@ -140,7 +94,7 @@ def ingest(
     from custodes.store.ingest import ingest as run_ingest
 
     def run() -> Any:
-        with _progress(not (quiet or as_json)) as progress:
+        with progress_bars(not (quiet or as_json)) as progress:
             tasks: dict[str, Any] = {}
 
             def tick(table: str, done: int, total: int) -> None:
@@ -150,9 +104,9 @@ def ingest(
 
             return run_ingest(bundle, home, batch_rows=batch_rows, progress=tick)
 
-    report = _guard(run)
+    report = guard(run)
     if as_json:
-        _emit_json(report.to_dict())
+        emit_json(report.to_dict())
     elif not quiet:
         _print_reconciliation(report.to_dict(), f"Ingest of {bundle}")
         _print_notes(report.to_dict()["total"], home)
@@ -213,9 +167,9 @@ def status(home: HomeOption, as_json: JsonOption = False) -> None:
         finally:
             store.close()
 
-    data = _guard(run)
+    data = guard(run)
     if as_json:
-        _emit_json(data)
+        emit_json(data)
         return
     table = RichTable(title=f"Custodes store at {home}")
     for name in ("table", "rows", "versions", "dated by", "from", "to"):
@@ -280,10 +234,10 @@ def quarantine(
         finally:
             store.close()
 
-    rows = _guard(run)
+    rows = guard(run)
     if as_json:
         keys = ("table", "file", "line", "column", "reason", "raw")
-        _emit_json([dict(zip(keys, row, strict=True)) for row in rows])
+        emit_json([dict(zip(keys, row, strict=True)) for row in rows])
         return
     table = RichTable(title="Quarantined rows")
     for name in ("file", "line", "column", "reason"):
@@ -298,7 +252,3 @@ def _parse_date(text: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
-
-
-def main() -> None:
-    app()

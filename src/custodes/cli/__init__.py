@@ -1,0 +1,27 @@
+"""The ``custodes`` command: a thin face over the library.
+
+Each command parses its options, calls one library function and presents the result: a Rich
+table for people, ``--json`` for scripts, ``--quiet`` for neither. Mistakes a user can make
+surface as one line on standard error and exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from custodes.cli import ledger, store, witness
+
+app = typer.Typer(
+    name="custodes",
+    help="Custodes: accountable access to personal data in police systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.registered_commands += store.app.registered_commands
+app.add_typer(ledger.app, name="ledger")
+app.add_typer(witness.app, name="witness")
+
+
+def main() -> None:
+    app()
