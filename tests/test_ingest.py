@@ -213,3 +213,41 @@ def test_unreadable_file(tmp_path: Path, home: Path) -> None:
 def test_header_that_is_not_utf8(make_bundle: BundleFactory, home: Path) -> None:
     with pytest.raises(BundleError, match="header row is not valid UTF-8"):
         ingest(make_bundle(units=b"unit_id,k\xe9nd\nU1,psd\n"), home)
+
+
+def test_typed_parquet_timestamps_keep_their_offset_and_naive_ones_are_refused(
+    home: Path, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bundle = tmp_path / "typed"
+    bundle.mkdir()
+    aware = pa.array([0, 3_600_000_000], pa.timestamp("us", tz="UTC"))
+    naive = pa.array([0], pa.timestamp("us"))
+    base = {"person_id": ["P1"], "action": ["consult"], "system": ["PNC"]}
+    pq.write_table(
+        pa.table({"event_id": ["E1", "E2"], "ts": aware, **{k: v * 2 for k, v in base.items()}}),
+        bundle / "access_events.parquet",
+    )
+    report = ingest(bundle, home)
+    assert report.files[0].counts.stored == 2
+    assert rows(home, "SELECT ts::VARCHAR FROM access_events ORDER BY event_id") == [
+        ("1970-01-01 00:00:00+00",),
+        ("1970-01-01 01:00:00+00",),
+    ]
+    pq.write_table(
+        pa.table({"event_id": ["E3"], "ts": naive, **base}), bundle / "access_events.parquet"
+    )
+    report = ingest(bundle, home)
+    assert report.files[0].counts.quarantined == 1
+    [(reason,)] = rows(home, "SELECT reason FROM quarantine")
+    assert "has no UTC offset" in reason
+
+
+def test_a_second_writer_is_refused_with_one_line(make_bundle: BundleFactory, home: Path) -> None:
+    from custodes.errors import StoreError
+    from custodes.store.store import writer
+
+    with writer(home), pytest.raises(StoreError, match="another Custodes process is writing"):
+        ingest(make_bundle(access_events=EVENTS), home)
