@@ -35,6 +35,14 @@ demo: install
 	rm -rf $(DEMO_DIR)
 	$(RUN) custodes synth --out $(DEMO_DIR)/bundle --workforce 300 --days 14 --seed 7
 	$(RUN) custodes ingest $(DEMO_DIR)/bundle --home $(DEMO_DIR)/home
+	@echo "--- a next-day delta: 3 events already sent, 2 broken rows, 1 new event ---"
+	mkdir -p $(DEMO_DIR)/delta
+	head -4 $(DEMO_DIR)/bundle/access_events.csv > $(DEMO_DIR)/delta/access_events.csv
+	echo 'E-DEMO-1,2026-01-19 09:00:00,P000001,consult,PNC,,,,,,,' >> $(DEMO_DIR)/delta/access_events.csv
+	echo 'E-DEMO-2,2026-01-19T09:01:00Z,P000001,peek,PNC,,,,,,,' >> $(DEMO_DIR)/delta/access_events.csv
+	echo 'E-DEMO-3,2026-01-19T09:02:00Z,P000001,consult,PNC,,,,,,,' >> $(DEMO_DIR)/delta/access_events.csv
+	$(RUN) custodes ingest $(DEMO_DIR)/delta --home $(DEMO_DIR)/home
+	$(RUN) custodes quarantine --home $(DEMO_DIR)/home
 	$(RUN) custodes status --home $(DEMO_DIR)/home
 
 bench: install

@@ -143,14 +143,16 @@ def _print_reconciliation(report: dict[str, Any], title: str) -> None:
 def _print_notes(total: dict[str, Any], home: Path) -> None:
     if total["unknown_person"]:
         out.print(
-            f"{total['unknown_person']:,} events by a person_id not in the workforce: "
+            f"{_count(total['unknown_person'], 'event')} by a person_id not in the workforce: "
             "stored and marked (person_known = false)"
         )
     if total["new_versions"]:
-        out.print(f"{total['new_versions']:,} reference rows changed: stored as new versions")
+        out.print(
+            f"{_count(total['new_versions'], 'reference row')} changed: stored as new versions"
+        )
     if total["quarantined"]:
         out.print(
-            f"{total['quarantined']:,} rows quarantined: see `custodes quarantine --home {home}`"
+            f"{_count(total['quarantined'], 'row')} quarantined: see `custodes quarantine --home {home}`"
         )
 
 
@@ -245,6 +247,10 @@ def quarantine(
     for _, file, line, column, reason, _ in rows:
         table.add_row(file, str(line), column or "", reason)
     out.print(table)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _parse_date(text: str, option: str) -> date:
