@@ -44,12 +44,21 @@ from custodes.ledger.note import (
     parse_vkey,
 )
 from custodes.ledger.proof import ConsistencyProof, InclusionProof
+from custodes.ledger.receipt import (
+    ENCODING_VERSION,
+    Receipt,
+    VerifiedReceipt,
+    commitment,
+    event_leaf,
+    verify_receipt,
+)
 from custodes.ledger.tree import MerkleTree
 
 __all__ = [
     "COSIGNATURE_V1",
     "ED25519",
     "EMPTY_ROOT",
+    "ENCODING_VERSION",
     "HASH_SIZE",
     "Checkpoint",
     "ConsistencyProof",
@@ -59,13 +68,17 @@ __all__ = [
     "MerkleTree",
     "Note",
     "ProofError",
+    "Receipt",
     "Signature",
     "SignatureError",
     "Signer",
     "TreeError",
     "VerifiedNote",
+    "VerifiedReceipt",
     "Verifier",
+    "commitment",
     "consistency_path",
+    "event_leaf",
     "generate_signer",
     "inclusion_path",
     "leaf_hash",
@@ -80,4 +93,5 @@ __all__ = [
     "subtree_root",
     "verify_consistency",
     "verify_inclusion",
+    "verify_receipt",
 ]
