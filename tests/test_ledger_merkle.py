@@ -385,13 +385,14 @@ def test_proof_json_errors_name_the_field(change: dict[str, object], message: st
 
 def test_the_public_surface_is_pinned() -> None:
     assert sorted(ledger.__all__) == [
-        "COSIGNATURE_V1", "Checkpoint", "ConsistencyProof", "ED25519", "EMPTY_ROOT", "HASH_SIZE",
-        "InclusionProof", "LedgerError", "LedgerFormatError", "MerkleTree", "Note", "ProofError",
-        "Signature", "SignatureError", "Signer", "TreeError", "VerifiedNote", "Verifier",
-        "consistency_path", "generate_signer", "inclusion_path", "leaf_hash", "merkle_root",
-        "node_hash", "open_checkpoint", "open_note", "parse_checkpoint", "parse_note",
-        "parse_signer_key", "parse_vkey", "subtree_root", "verify_consistency",
-        "verify_inclusion",
+        "COSIGNATURE_V1", "Checkpoint", "ConsistencyProof", "ED25519", "EMPTY_ROOT",
+        "ENCODING_VERSION", "HASH_SIZE", "InclusionProof", "LedgerError", "LedgerFormatError",
+        "MerkleTree", "Note", "ProofError", "Receipt", "Signature", "SignatureError", "Signer",
+        "TreeError", "VerifiedNote", "VerifiedReceipt", "Verifier", "commitment",
+        "consistency_path", "event_leaf", "generate_signer", "inclusion_path", "leaf_hash",
+        "merkle_root", "node_hash", "open_checkpoint", "open_note", "parse_checkpoint",
+        "parse_note", "parse_signer_key", "parse_vkey", "subtree_root", "verify_consistency",
+        "verify_inclusion", "verify_receipt",
     ]  # fmt: skip
     for name in ledger.__all__:
         assert getattr(ledger, name) is not None
