@@ -251,3 +251,29 @@ def test_a_second_writer_is_refused_with_one_line(make_bundle: BundleFactory, ho
 
     with writer(home), pytest.raises(StoreError, match="another Custodes process is writing"):
         ingest(make_bundle(access_events=EVENTS), home)
+
+
+def test_every_stored_value_stays_with_its_own_row(make_bundle: BundleFactory, home: Path) -> None:
+    """Typed columns are computed in parallel, apart from the text columns; a large file (many
+    Arrow record batches per chunk) must still store each value in its own row."""
+    actions = ("consult", "search", "alter", "collect", "disclose")
+    lines = [
+        f"E{i},2026-01-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z,P{i},{actions[i % 5]},"
+        f"SYS{i % 7},S{i},purpose {i}"
+        for i in range(200_000)
+    ]
+    ingest(make_bundle(access_events=EVENTS_HEADER + "\n".join(lines) + "\n"), home)
+    misplaced = rows(
+        home,
+        """
+        SELECT count(*) FROM (
+            SELECT CAST(substr(event_id, 2) AS INTEGER) AS i, * FROM access_events)
+        WHERE person_id <> 'P' || i OR subject_id <> 'S' || i OR purpose <> 'purpose ' || i
+           OR action <> ['consult', 'search', 'alter', 'collect', 'disclose'][1 + i % 5]
+           OR "system" <> 'SYS' || (i % 7)
+           OR day(ts) <> 1 + i % 28 OR hour(ts) <> i % 24 OR minute(ts) <> i % 60
+           OR _rec <> i + 1
+        """,
+    )
+    assert rows(home, "SELECT count(*) FROM access_events") == [(200_000,)]
+    assert misplaced == [(0,)]

@@ -119,7 +119,7 @@ def stage(
         checked AS (
             SELECT *, CASE WHEN {problems.bad} THEN {problems.listing} END AS _p FROM flagged
         )
-        SELECT _p[1].col AS _problem_column,
+        SELECT _rec, _p[1].col AS _problem_column,
                array_to_string(list_transform(_p, p -> p.msg), '; ') AS _problem,
                CASE WHEN _p IS NOT NULL THEN {raw_json(header)} END AS _raw,
                {"".join(f"{expression}, " for expression in derived)}
@@ -197,7 +197,13 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
 
 def _assemble(table: Table, piece: pa.Table, computed: pa.Table) -> pa.Table:
     """The staged rows: ``_rec``, the problem columns, every contract column in contract order
-    (text from the input, typed values from DuckDB; NULL where the file lacks it), the rest."""
+    (text from the input, typed values from DuckDB; NULL where the file lacks it), the rest.
+
+    DuckDB scans an Arrow table's record batches in parallel and does not promise to return
+    rows in input order, so its output is put back in the order of ``_rec`` before the columns
+    are set side by side with the input's.
+    """
+    computed = _in_record_order(piece, computed)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {"_rec": piece.column("_rec")}
     for name in ("_problem_column", "_problem", "_raw"):
         columns[name] = computed.column(name)
@@ -212,6 +218,21 @@ def _assemble(table: Table, piece: pa.Table, computed: pa.Table) -> pa.Table:
         if name in computed.column_names:
             columns[name] = computed.column(name)
     return pa.table(columns)
+
+
+def _in_record_order(piece: pa.Table, computed: pa.Table) -> pa.Table:
+    """``computed`` reordered so that its row i is the row of ``piece``'s record i."""
+    first = int(piece.column("_rec")[0].as_py()) if piece.num_rows else 0
+    position = computed.column("_rec").to_numpy() - first
+    if computed.num_rows != piece.num_rows or not (
+        position.size == 0 or (position.min() >= 0 and position.max() < piece.num_rows)
+    ):
+        raise RuntimeError("DuckDB returned rows that are not the batch's records")
+    if np.array_equal(position, np.arange(position.size)):
+        return computed
+    order = np.empty_like(position)
+    order[position] = np.arange(position.size)
+    return computed.take(pa.array(order))
 
 
 def _write(rows: pa.Table, directory: Path, part: int, month_of: str | None) -> None:
