@@ -253,7 +253,10 @@ def test_a_second_writer_is_refused_with_one_line(make_bundle: BundleFactory, ho
         ingest(make_bundle(access_events=EVENTS), home)
 
 
-def test_every_stored_value_stays_with_its_own_row(make_bundle: BundleFactory, home: Path) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_every_stored_value_stays_with_its_own_row(
+    make_bundle: BundleFactory, home: Path, fmt: str
+) -> None:
     """Typed columns are computed in parallel, apart from the text columns; a large file (many
     Arrow record batches per chunk) must still store each value in its own row."""
     actions = ("consult", "search", "alter", "collect", "disclose")
@@ -262,7 +265,15 @@ def test_every_stored_value_stays_with_its_own_row(make_bundle: BundleFactory, h
         f"SYS{i % 7},S{i},purpose {i}"
         for i in range(200_000)
     ]
-    ingest(make_bundle(access_events=EVENTS_HEADER + "\n".join(lines) + "\n"), home)
+    bundle = make_bundle(access_events=EVENTS_HEADER + "\n".join(lines) + "\n")
+    if fmt == "parquet":
+        csv_file = bundle / "access_events.csv"
+        duckdb.execute(
+            f"COPY (SELECT * FROM read_csv('{csv_file}', all_varchar = true)) "
+            f"TO '{bundle / 'access_events.parquet'}' (FORMAT parquet)"
+        )
+        csv_file.unlink()
+    ingest(bundle, home)
     misplaced = rows(
         home,
         """
