@@ -1,0 +1,95 @@
+r"""The canonical encoding of an access event, version 1: the bytes a ledger leaf commits to.
+
+A commitment (:func:`custodes.ledger.commitment`) is only as good as the agreement on what was
+committed, so the encoding is fixed and versioned here, twice: :func:`encode_event` is the
+reference (plain Python, what a third party re-implements from this docstring), and
+:func:`encoding_sql` is the same encoding as a DuckDB expression, used to encode millions of
+stored events at once. A property test keeps the two identical.
+
+Version 1 (``custodes/event/v1``): a JSON object (RFC 8259) in UTF-8 with no whitespace, keys
+in sorted order, every value a string or ``null``. In strings, ``"`` and ``\`` are escaped with a
+backslash, U+0008, U+000C, U+000A, U+000D and U+0009 as ``\b \f \n \r \t``, the other
+characters below U+0020 as ``\u00XX`` with upper-case hex digits, and everything else (non-ASCII
+included) is written as itself. Exactly these keys:
+
+- every column of the ``access_events`` contract, its stored value or ``null``: codes in
+  lower case, ``system`` in upper case, text as given;
+- ``ts`` as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, always with six fractional digits;
+- ``extra``: the columns outside the contract, as the JSON text stored with the event, or
+  ``null``;
+- ``type``: ``"access_event"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from custodes.bundle.contract import TABLES_BY_NAME, Kind
+from custodes.bundle.validate import ident
+
+ENCODED_TYPE = "access_event"
+_EVENTS = TABLES_BY_NAME["access_events"]
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """The canonical encoding of one stored event (a mapping of its columns and ``_extra``)."""
+    fields: dict[str, Any] = {}
+    for column in _EVENTS.columns:
+        value = event.get(column.name)
+        if column.kind is Kind.TIMESTAMP and value is not None:
+            value = _utc_text(value)
+        fields[column.name] = value
+    fields["extra"] = event.get("_extra")
+    fields["type"] = ENCODED_TYPE
+    members = (f"{_string(key)}:{_value(fields[key])}" for key in sorted(fields))
+    return ("{" + ",".join(members) + "}").encode("utf-8")
+
+
+_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "null"
+    if not isinstance(value, str):
+        raise TypeError(f"an encoded value is text or null, not {type(value).__name__}")
+    return _string(value)
+
+
+def _string(text: str) -> str:
+    out = []
+    for char in text:
+        if char in _SHORT:
+            out.append(_SHORT[char])
+        elif char < " ":
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("an event time must carry its zone")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def encoding_sql(alias: str = "") -> str:
+    """A DuckDB expression (a VARCHAR) for :func:`encode_event` over the stored columns.
+
+    Needs the session time zone to be UTC (as every Custodes connection sets it).
+    """
+    prefix = f"{alias}." if alias else ""
+    members: list[tuple[str, str]] = []
+    for column in _EVENTS.columns:
+        value = f"{prefix}{ident(column.name)}"
+        if column.kind is Kind.TIMESTAMP:
+            value = f"strftime(CAST({value} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%fZ')"
+        members.append((column.name, value))
+    members.append(("extra", f"{prefix}_extra"))
+    members.append(("type", f"'{ENCODED_TYPE}'"))
+    members.sort()
+    packed = ", ".join(f"{ident(name)} := {value}" for name, value in members)
+    return f"CAST(to_json(struct_pack({packed})) AS VARCHAR)"
