@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,6 @@ class Counts:
     duplicates: int = 0
     new_versions: int = 0  # of ``stored``: changed reference rows kept as a new version
     unknown_person: int = 0  # of ``stored``: events by a person_id not in the workforce
-    notes: list[str] = field(default_factory=list)
 
     def add(self, other: Counts) -> None:
         self.read += other.read

@@ -93,8 +93,8 @@ class Store:
 
     def refresh_views(self) -> None:
         """(Re)create the views; call after files were added to the store."""
-        db = self.db if self._db is not None else None
-        if db is None:
+        db = self._db
+        if db is None:  # not connected yet: the views are made on first use
             return
         for table in TABLES:
             db.execute(f"CREATE OR REPLACE VIEW {table.name}_versions AS {self._scan(table)}")
