@@ -6,8 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from custodes.store.store import Store, open_store
+
+# Timing is not what property tests check, and CI machines are shared and noisy: no per-example
+# deadline and no "too slow" health check, for every test (explicit @settings may add more).
+settings.register_profile("custodes", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("custodes")
 
 UNITS = """unit_id,name,kind
 U1,Response A,response
