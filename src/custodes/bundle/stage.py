@@ -18,7 +18,7 @@ import queue
 import threading
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
@@ -85,8 +85,12 @@ def stage(
     tag: str,
     batch_rows: int,
     facts: Future[FileFacts],
+    per_row: Callable[[int], dict[str, pa.Array]] | None = None,
 ) -> Staged:
     """Read, validate and stage ``table_file``.
+
+    ``per_row(n)``, when given, makes columns added to every ``n`` staged rows (the store uses
+    it to give each event a random salt for its ledger commitment).
 
     Raises :class:`custodes.errors.BundleError` if the file cannot be read at all.
     """
@@ -149,6 +153,8 @@ def stage(
                 finally:
                     db.unregister("chunk_rows")
                 rows = _assemble(table, piece, computed)
+                for name, values in (per_row(rows.num_rows) if per_row else {}).items():
+                    rows = rows.append_column(name, values)
                 directory = target / f"_chunk={chunk}"
                 writes.append(
                     writer.submit(_write, rows, directory, part, table.partition_by_month_of)

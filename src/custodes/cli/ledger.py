@@ -1,7 +1,8 @@
-"""``custodes ledger``: keys for the log. (Checkpoints and proofs come with the store's ledger.)"""
+"""``custodes ledger``: the log's keys, checkpoints, proofs, full audit and lawful erasure."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -9,17 +10,34 @@ from typing import Annotated
 
 import typer
 
-from custodes.cli._output import emit_json, err, guard, out
+from custodes.cli._output import (
+    HomeOption,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    err,
+    guard,
+    out,
+    progress_bars,
+)
 from custodes.errors import CustodesError
 from custodes.ledger import (
     ProofError,
     Receipt,
     SignatureError,
+    Signer,
     Verifier,
     generate_signer,
+    parse_signer_key,
     parse_vkey,
     verify_receipt,
 )
+from custodes.store import ledger as store_ledger
+from custodes.store import open_store
+from custodes.store.audit import AuditReport, audit
+from custodes.store.erase import erase_event
+from custodes.store.leaves import LeafPool
+from custodes.witness import format_add_checkpoint
 
 app = typer.Typer(
     help="The tamper-evident log: keys, checkpoints and proofs.", no_args_is_help=True
@@ -103,6 +121,163 @@ def verify_proof(
             f"(checkpoint of {verified.checkpoint.size} entries)",
             highlight=False,
         )
+
+
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        envvar="CUSTODES_LOG_KEY",
+        help="The log's private signing key file (from `ledger keygen`); or $CUSTODES_LOG_KEY.",
+    ),
+]
+
+
+def _signer(key: Path | None) -> Signer:
+    if key is None:
+        raise CustodesError("no signing key: pass --key FILE or set CUSTODES_LOG_KEY")
+    return parse_signer_key(_read(key).strip())
+
+
+@app.command()
+def checkpoint(home: HomeOption, key: KeyOption = None, as_json: JsonOption = False) -> None:
+    """Sign a checkpoint of the log as it is now, keep it, and print it (a C2SP signed note)."""
+
+    def run() -> str:
+        signer = _signer(key)
+        with open_store(home) as store:
+            return store_ledger.issue_checkpoint(store, signer)
+
+    note = guard(run)
+    if as_json:
+        lines = note.split("\n")
+        emit_json({"origin": lines[0], "size": int(lines[1]), "root": lines[2], "note": note})
+    else:
+        sys.stdout.write(note)
+
+
+@app.command()
+def prove(
+    home: HomeOption,
+    event: Annotated[
+        str | None, typer.Option("--event", help="An access event's event_id.")
+    ] = None,
+    leaf: Annotated[
+        int | None, typer.Option("--leaf", help="A leaf index (for the system's own events).")
+    ] = None,
+) -> None:
+    """Print a receipt (JSON): the inclusion proof of one event under the newest checkpoint,
+    with the opening (salt and canonical encoding) that recomputes its leaf."""
+
+    def run() -> Receipt:
+        if (event is None) == (leaf is None):
+            raise CustodesError("give exactly one of --event or --leaf")
+        with open_store(home) as store:
+            if event is not None:
+                return store_ledger.receipt_for_event(store, event)
+            assert leaf is not None
+            return store_ledger.receipt_for_system_event(store, leaf)
+
+    emit_json(guard(run).to_json())
+
+
+@app.command()
+def consistency(
+    home: HomeOption,
+    size1: Annotated[int, typer.Option("--from", help="The smaller tree size.")],
+    size2: Annotated[int, typer.Option("--to", help="The larger tree size.")],
+) -> None:
+    """Print an RFC 9162 consistency proof (JSON) between two sizes of the log."""
+
+    def run() -> dict[str, object]:
+        with open_store(home) as store:
+            return store_ledger.consistency(store, size1, size2).to_json()
+
+    emit_json(guard(run))
+
+
+@app.command()
+def verify(home: HomeOption, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
+    """Recompute every leaf from the stored events, every tree node, and check every checkpoint
+    issued. Exit status 0: all holds; 1: something is wrong (the first bad leaf is named)."""
+
+    def run() -> AuditReport:
+        with (
+            open_store(home) as store,
+            LeafPool() as pool,
+            progress_bars(not (quiet or as_json)) as bars,
+        ):
+            task = bars.add_task("verifying the ledger", total=None)
+            return audit(
+                store, pool, lambda done, total: bars.update(task, completed=done, total=total)
+            )
+
+    report = guard(run)
+    if as_json:
+        emit_json(report.to_dict())
+    elif report.ok:
+        if not quiet:
+            out.print(
+                f"[bold green]verified[/]: {report.size:,} leaves ({report.events:,} access "
+                f"events, {report.system_events:,} system events, {report.erased:,} lawfully "
+                f"erased), {report.nodes:,} tree nodes, {report.checkpoints:,} checkpoints",
+                highlight=False,
+                soft_wrap=True,
+            )
+    else:
+        first = report.first_bad
+        err.print(f"[bold red]tampering detected[/]: {first}", highlight=False, soft_wrap=True)
+        for finding in report.findings[1:10]:
+            err.print(f"  also: {finding}", highlight=False, soft_wrap=True)
+        extra = len(report.findings) - 10 + report.more_findings
+        if extra > 0:
+            err.print(f"  and {extra} more", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def erase(
+    home: HomeOption,
+    event: Annotated[str, typer.Option("--event", help="The event_id of the access event.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the ledger).")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who erases it (default: the login name).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lawfully erase an event's content; a tombstone (who, why, when) goes into the ledger."""
+    report = guard(lambda: erase_event(home, event, reason, by or getpass.getuser()))
+    if as_json:
+        emit_json(report.__dict__)
+    else:
+        out.print(
+            f"erased {report.event_id} (leaf {report.erased_leaf}); tombstone is leaf "
+            f"{report.tombstone_leaf}",
+            highlight=False,
+        )
+
+
+@app.command("witness-request")
+def witness_request(
+    home: HomeOption,
+    old_size: Annotated[
+        int, typer.Option("--old-size", help="The size the witness holds for this log (0: none).")
+    ],
+) -> None:
+    """Print a C2SP add-checkpoint request for the newest checkpoint: the witness's old size,
+    the consistency proof from it, and the checkpoint (pipe it to `custodes witness
+    add-checkpoint`)."""
+
+    def run() -> str:
+        with open_store(home) as store:
+            issued = store_ledger.latest_checkpoint(store)
+            proof: tuple[bytes, ...] = ()
+            if 0 < old_size < issued.size:
+                proof = store_ledger.consistency(store, old_size, issued.size).proof
+            return format_add_checkpoint(old_size, list(proof), issued.note)
+
+    sys.stdout.write(guard(run))
 
 
 def _read(path: Path) -> str:

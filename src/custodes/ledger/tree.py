@@ -64,14 +64,18 @@ class MerkleTree:
     0-based leaf positions.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only_size: int | None = None) -> None:
         self.path = Path(path)
         self._fds: list[int] = []
         self._size = 0
+        self._read_only = read_only_size is not None
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._check_marker()
-            self._open_levels()
+            if read_only_size is not None:
+                self._open_read_only(read_only_size)
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._check_marker()
+                self._open_levels()
         except OSError as error:
             self.close()
             reason = error.strerror or str(error)
@@ -80,7 +84,35 @@ class MerkleTree:
             self.close()
             raise
 
+    @classmethod
+    def reader(cls, path: Path | str, size: int) -> MerkleTree:
+        """Open the tree for reading at ``size`` leaves (the size its owner committed).
+
+        Nothing is created or repaired, so a reader may open a tree while its writer appends
+        beyond ``size``: stored nodes never change. A tree with fewer than ``size`` leaves is
+        damaged (or was cut back), which is a :class:`TreeError`.
+        """
+        return cls(path, read_only_size=size)
+
     # -- opening and repair -------------------------------------------------------------------
+
+    def _open_read_only(self, size: int) -> None:
+        marker = self.path / MARKER_FILE
+        if not marker.is_file() or marker.read_text(errors="replace") != MARKER:
+            raise TreeError(f"{self.path} is not a Merkle tree of this version of Custodes")
+        if size < 0:
+            raise TreeError(f"a tree size is not negative ({size})")
+        for level in range(max(1, size.bit_length())):
+            path = self.path / _level_name(level)
+            if not path.exists():
+                break
+            self._fds.append(os.open(path, os.O_RDONLY))
+        stored = os.fstat(self._fds[0]).st_size // HASH_SIZE if self._fds else 0
+        if stored < size:
+            raise TreeError(
+                f"the Merkle tree at {self.path} holds {stored} leaves, fewer than {size}"
+            )
+        self._size = size
 
     def _check_marker(self) -> None:
         marker = self.path / MARKER_FILE
@@ -154,6 +186,8 @@ class MerkleTree:
     def _fd(self, level: int) -> int:
         if not self._fds:
             raise TreeError(f"the Merkle tree at {self.path} is closed")
+        if self._read_only and level >= len(self._fds):
+            raise TreeError(f"{self.path / _level_name(level)} is missing")
         while level >= len(self._fds):
             self._open_level(len(self._fds))
         return self._fds[level]
@@ -206,6 +240,40 @@ class MerkleTree:
             )
         return consistency_path(size1, size2, self._node)
 
+    # -- auditing -----------------------------------------------------------------------------
+
+    def node_ranges(self, chunk: int = CHUNK_LEAVES) -> list[tuple[int, int, int]]:
+        """The interior nodes of the tree as ``(level, start, end)`` ranges of at most
+        ``chunk`` nodes: the units of :meth:`check_nodes`, which can be checked in any order,
+        in parallel."""
+        ranges = []
+        for level in range(1, self._size.bit_length()):
+            count = self._size >> level
+            ranges += [(level, a, min(count, a + chunk)) for a in range(0, count, chunk)]
+        return ranges
+
+    def check_nodes(self, level: int, start: int, end: int) -> int | None:
+        """Recompute nodes ``[start, end)`` of ``level`` (>= 1) from the level below and
+        compare them with the stored ones; return the index of the first that differs.
+
+        Leaves checked against their events, plus every interior node checked this way, make
+        the whole tree checked: each root and proof is then made of verified nodes.
+        """
+        if level < 1 or not 0 <= start <= end <= self._size >> level:
+            raise TreeError(f"no nodes [{start}, {end}) on level {level} of this tree")
+        if end == start:
+            return None
+        computed = hash_pairs(self._read(level - 1, 2 * start, 2 * (end - start)))
+        stored = self._read(level, start, end - start)
+        if computed == stored:
+            return None
+        return start + next(
+            i
+            for i in range(end - start)
+            if computed[i * HASH_SIZE : (i + 1) * HASH_SIZE]
+            != stored[i * HASH_SIZE : (i + 1) * HASH_SIZE]
+        )
+
     # -- writing ------------------------------------------------------------------------------
 
     def append(self, leaf_hashes: Sequence[bytes], *, start: int | None = None) -> int:
@@ -224,6 +292,7 @@ class MerkleTree:
     ) -> int:
         """Like :meth:`append`, with the hashes packed end to end in one buffer (as a
         fixed-size binary column of Arrow or NumPy holds them); return the first index."""
+        self._writable()
         view = memoryview(packed).cast("B")
         if len(view) % HASH_SIZE:
             raise TreeError(f"packed leaf hashes are {len(view)} bytes, not a multiple of 32")
@@ -282,11 +351,16 @@ class MerkleTree:
 
         Level 0 is cut first: should this be interrupted, reopening cuts the rest.
         """
+        self._writable()
         if not 0 <= size <= self._size:
             raise TreeError(f"cannot truncate to {size} leaves: the tree has {self._size}")
         for level in range(len(self._fds)):
             os.ftruncate(self._fd(level), (size >> level) * HASH_SIZE)
         self._size = size
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise TreeError(f"the Merkle tree at {self.path} is open for reading only")
 
     def sync(self) -> None:
         """Make every append and truncation so far durable (``fsync`` of each level file)."""

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from custodes.errors import StoreError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id      INTEGER PRIMARY KEY,
@@ -44,10 +46,88 @@ CREATE TABLE IF NOT EXISTS batches (
     rows_quarantined INTEGER,
     rows_duplicate   INTEGER,
     files         TEXT,
-    committed_at  TEXT
+    committed_at  TEXT,
+    leaf_first    INTEGER,  -- the ledger leaves of the events it stored, in _rec order
+    leaf_count    INTEGER,
+    batch_leaf    INTEGER   -- the leaf of the batch itself (a system event)
 );
 CREATE INDEX IF NOT EXISTS batches_by_table ON batches(table_name, status);
+-- The ledger's committed size: a leaf is in the log once a transaction that covers it commits.
+CREATE TABLE IF NOT EXISTS ledger (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    size   INTEGER NOT NULL,
+    origin TEXT,            -- the log's name and verifier key, fixed by its first checkpoint
+    vkey   TEXT
+);
+INSERT OR IGNORE INTO ledger(id, size) VALUES (1, 0);
+-- The system's own actions, one leaf each, with their opening (salt and canonical encoding).
+CREATE TABLE IF NOT EXISTS system_events (
+    leaf_index  INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    salt        BLOB,   -- NULL once erased
+    encoding    BLOB
+);
+-- Lawful erasures: the erased leaf and the tombstone leaf that records who, why and when.
+CREATE TABLE IF NOT EXISTS erasures (
+    leaf_index     INTEGER PRIMARY KEY,
+    event_id       TEXT,
+    tombstone_leaf INTEGER NOT NULL UNIQUE
+);
+-- Every checkpoint the log issued, as issued (signed note text).
+CREATE TABLE IF NOT EXISTS checkpoints (
+    seq       INTEGER PRIMARY KEY,
+    size      INTEGER NOT NULL,
+    root      BLOB NOT NULL,
+    note      TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
 """
+
+
+@dataclass(frozen=True)
+class SystemEvent:
+    """One action of the system itself (an ingest batch, an erasure, ...): one ledger leaf."""
+
+    leaf_index: int
+    kind: str
+    recorded_at: str
+    salt: bytes | None  # None once erased
+    encoding: bytes | None
+
+
+@dataclass(frozen=True)
+class LeafSpan:
+    first: int
+    count: int
+
+
+@dataclass(frozen=True)
+class EventSpan:
+    """The ledger leaves of one committed batch of access events (in ``_rec`` order)."""
+
+    batch_id: int
+    leaf_first: int
+    leaf_count: int
+    first_record: int
+    last_record: int
+    files: list[str]
+
+
+@dataclass(frozen=True)
+class Erasure:
+    leaf_index: int
+    event_id: str | None
+    tombstone_leaf: int
+
+
+@dataclass(frozen=True)
+class IssuedCheckpoint:
+    seq: int
+    size: int
+    root: bytes
+    note: str
+    issued_at: str
 
 
 def now() -> str:
@@ -155,11 +235,21 @@ class Catalog:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
-    def commit_batch(self, batch_id: int, counts: Counts, files: list[str]) -> None:
+    def commit_batch(
+        self,
+        batch_id: int,
+        counts: Counts,
+        files: list[str],
+        leaves: LeafSpan,
+        record: SystemEvent,
+    ) -> None:
+        """Commit a batch and its ledger leaves (its events', then its own) in one
+        transaction: the batch is stored exactly when its leaves are in the log."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE batches SET status = 'committed', rows_read = ?, rows_stored = ?, "
-                "rows_quarantined = ?, rows_duplicate = ?, files = ?, committed_at = ? "
+                "rows_quarantined = ?, rows_duplicate = ?, files = ?, committed_at = ?, "
+                "leaf_first = ?, leaf_count = ?, batch_leaf = ? "
                 "WHERE batch_id = ? AND status = 'open'",
                 (
                     counts.read,
@@ -167,9 +257,112 @@ class Catalog:
                     counts.quarantined,
                     counts.duplicates,
                     json.dumps(files),
-                    now(),
+                    record.recorded_at,
+                    leaves.first,
+                    leaves.count,
+                    record.leaf_index,
                     batch_id,
                 ),
+            )
+            if record.leaf_index != leaves.first + leaves.count:
+                raise StoreError(f"batch {batch_id}: its own leaf must follow its events' leaves")
+            self._add_system_event(db, record, first=leaves.first)
+
+    # the ledger -------------------------------------------------------------------------------
+    def ledger_size(self) -> int:
+        row = self.db.execute("SELECT size FROM ledger WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+    def _add_system_event(
+        self, db: sqlite3.Connection, record: SystemEvent, first: int | None = None
+    ) -> None:
+        """Insert a system event and extend the committed size to just past it; the new
+        leaves (``first`` up to it) must start where the committed ones end."""
+        size = int(db.execute("SELECT size FROM ledger WHERE id = 1").fetchone()[0])
+        start = record.leaf_index if first is None else first
+        if start != size:
+            raise StoreError(f"ledger leaf {start} is not next: the committed size is {size}")
+        db.execute(
+            "INSERT INTO system_events(leaf_index, kind, recorded_at, salt, encoding) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (record.leaf_index, record.kind, record.recorded_at, record.salt, record.encoding),
+        )
+        db.execute("UPDATE ledger SET size = ? WHERE id = 1", (record.leaf_index + 1,))
+
+    def add_system_event(self, record: SystemEvent) -> None:
+        with self.transaction() as db:
+            self._add_system_event(db, record)
+
+    def system_events(self, first: int = 0, end: int | None = None) -> list[SystemEvent]:
+        rows = self.db.execute(
+            "SELECT leaf_index, kind, recorded_at, salt, encoding FROM system_events "
+            "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+            (first, end if end is not None else 2**63 - 1),
+        ).fetchall()
+        return [SystemEvent(int(i), k, t, s, e) for i, k, t, s, e in rows]
+
+    def event_spans(self) -> list[EventSpan]:
+        """The leaves of every committed batch of access events, in leaf order."""
+        rows = self.db.execute(
+            "SELECT batch_id, leaf_first, leaf_count, first_record, last_record, files "
+            "FROM batches WHERE status = 'committed' AND leaf_count > 0 ORDER BY leaf_first"
+        ).fetchall()
+        return [
+            EventSpan(int(b), int(f), int(c), int(r1), int(r2), json.loads(files or "[]"))
+            for b, f, c, r1, r2, files in rows
+        ]
+
+    def log_identity(self) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT origin, vkey FROM ledger WHERE id = 1").fetchone()
+        return (row[0], row[1]) if row and row[0] else None
+
+    def add_checkpoint(self, size: int, root: bytes, note: str, origin: str, vkey: str) -> int:
+        """Keep an issued checkpoint; the first one fixes the log's name and key."""
+        with self.transaction() as db:
+            known = db.execute("SELECT origin, vkey FROM ledger WHERE id = 1").fetchone()
+            if known[0] is None:
+                db.execute("UPDATE ledger SET origin = ?, vkey = ? WHERE id = 1", (origin, vkey))
+            elif (known[0], known[1]) != (origin, vkey):
+                raise StoreError(
+                    f"this log signs as {known[1]}; a checkpoint by another key "
+                    "would not verify for anyone holding that key"
+                )
+            cursor = db.execute(
+                "INSERT INTO checkpoints(size, root, note, issued_at) VALUES (?, ?, ?, ?)",
+                (size, root, note, now()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def checkpoints(self) -> list[IssuedCheckpoint]:
+        rows = self.db.execute(
+            "SELECT seq, size, root, note, issued_at FROM checkpoints ORDER BY seq"
+        ).fetchall()
+        return [IssuedCheckpoint(int(q), int(n), r, note, t) for q, n, r, note, t in rows]
+
+    def erasures(self) -> dict[int, Erasure]:
+        rows = self.db.execute(
+            "SELECT leaf_index, event_id, tombstone_leaf FROM erasures"
+        ).fetchall()
+        return {int(i): Erasure(int(i), e, int(t)) for i, e, t in rows}
+
+    def commit_erasure(
+        self, erasure: Erasure, tombstone: SystemEvent, batch_id: int, old: str, new: str
+    ) -> None:
+        """Record an erasure and its tombstone leaf, and list the batch's rewritten file
+        ``new`` in place of ``old``, in one transaction."""
+        with self.transaction() as db:
+            self._add_system_event(db, tombstone)
+            db.execute(
+                "INSERT INTO erasures(leaf_index, event_id, tombstone_leaf) VALUES (?, ?, ?)",
+                (erasure.leaf_index, erasure.event_id, erasure.tombstone_leaf),
+            )
+            (files,) = db.execute(
+                "SELECT files FROM batches WHERE batch_id = ?", (batch_id,)
+            ).fetchone()
+            listed = [new if f == old else f for f in json.loads(files)]
+            db.execute(
+                "UPDATE batches SET files = ? WHERE batch_id = ?", (json.dumps(listed), batch_id)
             )
 
     def batches(self, status: str) -> list[tuple[int, list[str]]]:

@@ -18,6 +18,9 @@ included) is written as itself. Exactly these keys:
 - ``extra``: the columns outside the contract, as the JSON text stored with the event, or
   ``null``;
 - ``type``: ``"access_event"``.
+
+The system's own actions (ingest batches, erasures, ...) are encoded by the same rules with
+:func:`encode_record`: their fields (integers as decimal text) and ``type`` naming the action.
 """
 
 from __future__ import annotations
@@ -42,8 +45,20 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
             value = _utc_text(value)
         fields[column.name] = value
     fields["extra"] = event.get("_extra")
-    fields["type"] = ENCODED_TYPE
-    members = (f"{_string(key)}:{_value(fields[key])}" for key in sorted(fields))
+    return encode_record(ENCODED_TYPE, fields)
+
+
+def encode_record(kind: str, fields: Mapping[str, str | int | None]) -> bytes:
+    """The canonical encoding of any recorded event: ``fields`` plus ``type`` = ``kind``,
+    integers written in decimal."""
+    if "type" in fields:
+        raise ValueError("'type' is set from the kind of record")
+    values: dict[str, Any] = {
+        key: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        for key, value in fields.items()
+    }
+    values["type"] = kind
+    members = (f"{_string(key)}:{_value(values[key])}" for key in sorted(values))
     return ("{" + ",".join(members) + "}").encode("utf-8")
 
 

@@ -9,8 +9,9 @@ For each table file, in contract order (reference data before events):
    or earlier in the file) is skipped; an access event whose ``event_id`` is already known with
    different content is quarantined (events are immutable); a reference row whose content changed
    is stored as a new version (the newest version is current);
-4. the batch is written under ``.pending``, placed in ``store/``, and committed in the catalog
-   (which is when readers see it).
+4. the batch is written under ``.pending``; its events' leaves (and one leaf for the batch
+   itself) are appended to the ledger's tree and synced; its files are placed in ``store/``; and
+   it is committed in the catalog with the ledger's new size (which is when readers see it).
 
 Every row read ends in exactly one of: stored, quarantined, duplicate. The counts are the
 reconciliation, printed and recorded for every file.
@@ -37,7 +38,10 @@ from custodes.bundle.read import file_facts
 from custodes.bundle.stage import Staged, stage
 from custodes.bundle.validate import digest_expression, ident, literal
 from custodes.durable import fsync_path
-from custodes.store.catalog import Counts
+from custodes.ledger.receipt import SALT_SIZE
+from custodes.store.catalog import Counts, LeafSpan, SystemEvent
+from custodes.store.leaves import LeafPool
+from custodes.store.ledger import new_system_event, system_leaf
 from custodes.store.store import Store, writer
 
 DEFAULT_BATCH_ROWS = 2_000_000
@@ -109,12 +113,12 @@ def ingest(
         raise ValueError("batch_rows must be at least 1")
     _use_jemalloc()
     table_files = find_tables(bundle)
-    with writer(home) as store:
+    with writer(home) as store, LeafPool() as pool:
         run_id = store.catalog.start_run("ingest", str(bundle.resolve()))
         reports: list[FileReport] = []
         try:
             for table_file in table_files:
-                reports.append(_ingest_file(store, run_id, table_file, batch_rows, progress))
+                reports.append(_ingest_file(store, pool, run_id, table_file, batch_rows, progress))
         except BaseException:
             store.catalog.finish_run(run_id, "failed", {"files": [r.to_dict() for r in reports]})
             raise
@@ -130,8 +134,18 @@ def _use_jemalloc() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def salts(rows: int) -> dict[str, pa.Array]:
+    """A fresh random 32-byte salt for each event (``_salt``), drawn by the operating system's
+    CSPRNG. It is stored with the event and is half of its commitment's opening."""
+    buffer = pa.py_buffer(os.urandom(SALT_SIZE * rows))
+    return {
+        "_salt": pa.FixedSizeBinaryArray.from_buffers(pa.binary(SALT_SIZE), rows, [None, buffer])
+    }
+
+
 def _ingest_file(
     store: Store,
+    pool: LeafPool,
     run_id: int,
     table_file: TableFile,
     batch_rows: int,
@@ -139,9 +153,10 @@ def _ingest_file(
 ) -> FileReport:
     table = table_file.table
     tag = f"{table.name}_{run_id}"
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-facts") as pool:
-        facts = pool.submit(file_facts, table_file.path)  # hashed while it is being read
-        staged = stage(store.db, table_file, store.work_dir, tag, batch_rows, facts)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-facts") as hasher:
+        facts = hasher.submit(file_facts, table_file.path)  # hashed while it is being read
+        per_row = salts if table.immutable else None
+        staged = stage(store.db, table_file, store.work_dir, tag, batch_rows, facts, per_row)
         sha = facts.result().sha256
     report = FileReport(table.name, str(table_file.path), sha, Counts())
     for chunk in range(staged.chunks):
@@ -160,7 +175,7 @@ def _ingest_file(
                 )
             )
         else:
-            batch = _Batch(store, run_id, staged, chunk, sha)
+            batch = _Batch(store, pool, run_id, staged, chunk, sha)
             report.counts.add(batch.run())
             report.batches.append(batch.batch_id)
         if progress:
@@ -177,8 +192,11 @@ class _Batch:
     its staged files, and only a chunk with exceptions is rewritten.
     """
 
-    def __init__(self, store: Store, run_id: int, staged: Staged, chunk: int, sha: str) -> None:
+    def __init__(
+        self, store: Store, pool: LeafPool, run_id: int, staged: Staged, chunk: int, sha: str
+    ) -> None:
         self.store = store
+        self.pool = pool
         self.db: duckdb.DuckDBPyConnection = store.db
         self.staged = staged
         self.table: Table = staged.source.table
@@ -186,10 +204,10 @@ class _Batch:
         self.sha = sha
         self.files = staged.chunk_files(chunk)
         self.rejects = staged.chunk_rejects(chunk)
-        first = chunk * staged.batch_rows + 1
-        last = min(staged.records, (chunk + 1) * staged.batch_rows)
+        self.first = chunk * staged.batch_rows + 1
+        self.last = min(staged.records, (chunk + 1) * staged.batch_rows)
         self.batch_id = store.catalog.open_batch(
-            run_id, self.table.name, staged.source.path, sha, first, last
+            run_id, self.table.name, staged.source.path, sha, self.first, self.last
         )
         self.pending = store.pending_dir / f"b{self.batch_id}"
 
@@ -200,13 +218,49 @@ class _Batch:
         counts = self._counts()
         files = self._write_quarantine()
         clean = counts.stored == self._scalar("SELECT count(*) FROM src")
-        files += self._publish_as_is() if clean else self._rewrite()
+        data = self._publish_as_is() if clean else self._rewrite()
+        files += data
         for relative in files:
             fsync_path(self.pending / relative)
+        leaves, record = self._append_to_ledger(data, counts)
         self.store.place(self.batch_id, files)
-        self.store.catalog.commit_batch(self.batch_id, counts, files)
+        self.store.catalog.commit_batch(self.batch_id, counts, files, leaves, record)
         self.store.refresh_views()
         return counts
+
+    def _append_to_ledger(self, data: list[str], counts: Counts) -> tuple[LeafSpan, SystemEvent]:
+        """Append the stored events' leaves (in record order), then the batch's own leaf, and
+        sync the tree. They count only once the batch commits; until then recovery cuts them."""
+        tree = self.store.tree
+        first = tree.size
+        if self.table.immutable and data:
+            files = [self.pending / relative for relative in data]
+            for part in self.pool.leaves(files, self.first, self.last):
+                tree.append_packed(part.packed)
+        count = tree.size - first
+        if count != (counts.stored if self.table.immutable else 0):
+            raise RuntimeError(f"batch {self.batch_id}: {count} leaves for {counts.stored} events")
+        record = new_system_event(
+            tree.size,
+            "ingest_batch",
+            {
+                "batch_id": self.batch_id,
+                "table": self.table.name,
+                "file": self.staged.source.path.name,
+                "file_sha256": self.sha,
+                "first_record": self.first,
+                "last_record": self.last,
+                "rows_read": counts.read,
+                "rows_stored": counts.stored,
+                "rows_quarantined": counts.quarantined,
+                "rows_duplicate": counts.duplicates,
+                "leaf_first": first,
+                "leaf_count": count,
+            },
+        )
+        tree.append([system_leaf(record)])
+        tree.sync()
+        return LeafSpan(first, count), record
 
     def _source(self) -> None:
         if self.files:
@@ -248,12 +302,16 @@ class _Batch:
         if table.immutable:
             key = ident(table.key[0])
             join = (
-                f"LEFT JOIN (SELECT {key} AS _k, _digest AS _stored_digest, _batch AS _stored_batch "
+                f"LEFT JOIN (SELECT {key} AS _k, _digest AS _stored_digest, _batch AS _stored_batch, "
+                f"_salt IS NULL AS _stored_erased "
                 f"FROM ({stored_rows}) WHERE {key} IN (SELECT {key} FROM ranked)) s "
                 f"ON s._k = c.{key}"
             )
             stored = "s._stored_batch, false AS _key_known"
-            seen, clash = "s._stored_digest = c._digest", "s._stored_digest IS NOT NULL"
+            # A lawfully erased event sent again is a duplicate: comparing it would quarantine
+            # (keep) the very content that was erased.
+            seen = "(s._stored_digest = c._digest OR s._stored_erased)"
+            clash = "s._stored_digest IS NOT NULL"
         else:
             # Reference rows: content seen in any stored version is a duplicate; a known key with
             # new content is a new version (the newest is current); sets have only content.

@@ -6,6 +6,7 @@ Layout::
     HOME/store/access_events/month=YYYY-MM/_batch=N/   events, by month and batch
     HOME/store/<table>/_batch=N/              reference tables, by batch
     HOME/store/quarantine/b<batch>.parquet    rejected rows with file, line, column and reason
+    HOME/ledger/tree/                         the ledger's Merkle tree (one leaf per recorded event)
     HOME/.pending/b<batch>/...                files of a batch not yet moved into store/
     HOME/.work/                               scratch space of a running ingest
 
@@ -15,6 +16,11 @@ directories, so a batch becomes visible all at once, when it commits. A process 
 point leaves either a committed batch (complete) or an open one, whose files recovery deletes:
 the store is as before or after a whole batch. Only one process writes at a time (an exclusive
 lock on ``HOME/.lock``); recovery runs when a writer opens the store.
+
+The ledger follows the same rule: a batch's leaves are appended to the tree and synced before
+the batch commits, and the catalog records the ledger's committed size in the same transaction.
+Recovery cuts the tree back to that size, so an event is in the store exactly when it is in the
+log.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from custodes.bundle.contract import TABLES, Table
 from custodes.bundle.validate import ident, literal, stored_type
 from custodes.durable import fsync_paths
 from custodes.errors import StoreError
+from custodes.ledger import LedgerError, MerkleTree
 from custodes.store.catalog import Catalog
 
 QUARANTINE_COLUMNS = (
@@ -65,6 +72,7 @@ class Store:
             (home / sub).mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(home / "catalog.sqlite")
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._tree: MerkleTree | None = None
 
     # paths ------------------------------------------------------------------------------------
     @property
@@ -81,6 +89,54 @@ class Store:
 
     def table_dir(self, name: str) -> Path:
         return self.data_dir / name
+
+    @property
+    def tree_dir(self) -> Path:
+        return self.home / "ledger" / "tree"
+
+    # the ledger's tree ------------------------------------------------------------------------
+    @property
+    def tree(self) -> MerkleTree:
+        """The tree, open for appending (writers only; opened and recovered by :func:`writer`)."""
+        if self._tree is None:
+            raise StoreError("the ledger is open for appending only inside `writer()`")
+        return self._tree
+
+    def read_tree(self) -> MerkleTree:
+        """The tree at its committed size, for reading (safe while a writer appends)."""
+        try:
+            return MerkleTree.reader(self.tree_dir, self.catalog.ledger_size())
+        except LedgerError as error:
+            raise StoreError(f"the ledger cannot be read: {error}") from None
+
+    def _recover_tree(self) -> list[str]:
+        try:
+            tree = MerkleTree(self.tree_dir)
+        except LedgerError as error:
+            raise StoreError(f"the ledger cannot be opened: {error}") from None
+        self._tree = tree
+        committed = self.catalog.ledger_size()
+        if tree.size < committed:
+            raise StoreError(
+                f"the ledger's tree holds {tree.size} leaves but {committed} were committed: it "
+                "was damaged or cut back (run `custodes ledger verify`)"
+            )
+        done = []
+        if tree.size > committed:
+            done.append(f"rolled back {tree.size - committed} uncommitted ledger leaves")
+            tree.truncate(committed)
+            tree.sync()
+        issued = self.catalog.checkpoints()
+        if (
+            issued
+            and issued[-1].size <= committed
+            and tree.root(issued[-1].size) != issued[-1].root
+        ):
+            raise StoreError(
+                f"the ledger's tree does not match its checkpoint of size {issued[-1].size}: it "
+                "was altered (run `custodes ledger verify`); nothing more is written"
+            )
+        return done
 
     # DuckDB -----------------------------------------------------------------------------------
     @property
@@ -106,6 +162,8 @@ class Store:
         if not files:
             cols = [f"NULL::{stored_type(c)} AS {ident(c.name)}" for c in table.columns]
             cols += [f"NULL::{kind} AS {name}" for name, kind in SYSTEM_COLUMNS]
+            if table.immutable:
+                cols.append("NULL::BLOB AS _salt")
             if table.partition_by_month_of:
                 cols.append("NULL::VARCHAR AS month")
             return f"SELECT {', '.join(cols)} WHERE false"
@@ -157,10 +215,22 @@ class Store:
             done.append(f"rolled back unfinished batch {batch_id}")
         for leftover in self.pending_dir.iterdir():
             shutil.rmtree(leftover, ignore_errors=True)
+        done += self._sweep_orphans()
+        done += self._recover_tree()
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.catalog.abandon_running()
         return done
+
+    def _sweep_orphans(self) -> list[str]:
+        """Delete data files no committed batch lists: a file replaced by an erasure whose
+        process died before deleting it, or the replacement of one that died before
+        committing."""
+        listed = {self.data_dir / relative for relative in self.catalog.committed_files()}
+        orphans = [p for p in self.data_dir.rglob("*.parquet") if p not in listed]
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        return [f"removed unlisted file {p.relative_to(self.data_dir)}" for p in orphans]
 
     def _batch_paths(self, batch_id: int) -> list[Path]:
         """Everything a batch may have placed in ``store/``."""
@@ -180,10 +250,19 @@ class Store:
         fsync_paths({(self.data_dir / r).parent for r in files})
         shutil.rmtree(pending, ignore_errors=True)
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._tree is not None:
+            self._tree.close()
+            self._tree = None
         self.catalog.close()
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -194,14 +273,15 @@ def current_rows(table: Table) -> str:
     """SQL for a table's current rows: the newest version of each key for reference tables.
 
     Access events are immutable and keyed tables without versions are sets, so for them this is
-    every stored row; events also say whether their person is known to the workforce (an access
-    by an unknown ``person_id`` is evidence, not an error).
+    every stored row but the lawfully erased (whose content is gone: only ``event_id`` and the
+    place of their ledger leaf remain); events also say whether their person is known to the
+    workforce (an access by an unknown ``person_id`` is evidence, not an error).
     """
     source = f"{table.name}_versions"
     if table.name == "access_events":
         return (
             f"SELECT e.*, (e.person_id IN (SELECT person_id FROM workforce)) AS person_known "
-            f"FROM {source} e"
+            f"FROM {source} e WHERE e._salt IS NOT NULL"
         )
     if table.key and not table.immutable:
         keys = ", ".join(ident(k) for k in table.key)
