@@ -1,6 +1,7 @@
 """A real ingest process killed with SIGKILL at random moments: after recovery the store holds
 exactly the rows of whole committed batches, and running the ingest again completes it, with
-nothing lost and nothing twice."""
+nothing lost and nothing twice. The ledger holds exactly the committed events and batches, and
+its full audit passes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from custodes.store import LeafPool, audit, open_store
 from custodes.store.store import writer
 from tests.conftest import EVENTS_HEADER, rows
 
@@ -96,6 +98,16 @@ def _files_in_catalog(home: Path) -> set[str]:
         return set(store.catalog.committed_files())
 
 
+def _assert_the_ledger_holds_exactly_the_store(home: Path, events: int) -> None:
+    """One leaf per stored event and per committed batch, nothing else; every leaf checks."""
+    with open_store(home) as store, LeafPool() as pool:
+        batches = sum(store.catalog.committed_batch_count().values())
+        assert store.catalog.ledger_size() == events + batches
+        report = audit(store, pool)
+    assert report.ok, report.first_bad
+    assert (report.events, report.system_events) == (events, batches)
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
@@ -122,4 +134,5 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
         assert rows(home, "SELECT count(*) FROM quarantine") == [(bad,)]
         assert not any((home / ".pending").iterdir())
         assert _files_on_disk(home) == _files_in_catalog(home), "files of an aborted batch left"
+        _assert_the_ledger_holds_exactly_the_store(home, len(expected))
     assert landed == TRIALS, f"only {landed} kills landed during an ingest"

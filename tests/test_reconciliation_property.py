@@ -14,6 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from custodes.store import LeafPool, audit, open_store
 from custodes.store.ingest import ingest
 from tests.conftest import EVENTS_HEADER, rows
 
@@ -88,6 +89,11 @@ def test_rows_read_equal_rows_stored_quarantined_or_skipped(
         assert rows(home, "SELECT count(*) FROM quarantine WHERE line IS NULL OR line < 2") == [
             (0,)
         ]
+        # The ledger: one leaf per stored event and per batch, and every leaf checks.
+        batches = len(report.files[0].batches)
+        with open_store(home) as store, LeafPool() as pool:
+            assert store.catalog.ledger_size() == counts.stored + batches
+            assert audit(store, pool).ok
         again = ingest(bundle, home, batch_rows=batch_rows)
         assert again.files[0].counts.stored == 0
         assert rows(home, "SELECT count(*) FROM quarantine") == [(counts.quarantined,)]

@@ -22,6 +22,7 @@ from custodes.cli._output import (
 )
 from custodes.errors import CustodesError
 from custodes.ledger import (
+    LedgerFormatError,
     ProofError,
     Receipt,
     SignatureError,
@@ -102,7 +103,7 @@ def verify_proof(
     receipt, verifier = guard(load)
     try:
         verified = verify_receipt(receipt, [verifier])
-    except (ProofError, SignatureError) as failure:
+    except (ProofError, SignatureError, LedgerFormatError) as failure:
         err.print(f"[bold red]does not verify:[/] {failure}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if as_json:

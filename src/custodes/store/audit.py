@@ -169,12 +169,20 @@ def _check_span(
         for start in range(span.first_record, span.last_record + 1, JOB_RECORDS)
     ]
     try:
+        stray = _rows_outside(store, files, span)
         for part in pool.ordered(calls, parallel=span.leaf_count >= PARALLEL_FROM):
             position = _compare(report, tree, part, position, end, erasures)
     except Exception as error:  # a missing or damaged file, raised in a worker
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         report.add(position, f"batch {span.batch_id}: its stored events cannot be read ({reason})")
         return
+    if stray:
+        # Rows a reader sees but no leaf stands for: an event planted in the batch's files.
+        report.add(
+            span.leaf_first + span.leaf_count,
+            f"batch {span.batch_id} holds {stray} stored rows outside its records "
+            f"{span.first_record}..{span.last_record}: events were added",
+        )
     if position != span.leaf_first + span.leaf_count:
         found = position - span.leaf_first
         report.add(
@@ -182,6 +190,16 @@ def _check_span(
             f"batch {span.batch_id} has {found} stored events for {span.leaf_count} leaves: "
             "events were deleted or added",
         )
+
+
+def _rows_outside(store: Store, files: list[str], span: EventSpan) -> int:
+    """Rows of the batch's files that are not among its records (readers see every row)."""
+    listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    row = store.db.execute(
+        f"SELECT count(*) FROM read_parquet({listing}, hive_partitioning = false) "
+        f"WHERE _rec IS NULL OR _rec NOT BETWEEN {span.first_record} AND {span.last_record}"
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _compare(

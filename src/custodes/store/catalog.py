@@ -308,7 +308,15 @@ class Catalog:
             "FROM batches WHERE status = 'committed' AND leaf_count > 0 ORDER BY leaf_first"
         ).fetchall()
         return [
-            EventSpan(int(b), int(f), int(c), int(r1), int(r2), json.loads(files or "[]"))
+            EventSpan(
+                int(b),
+                int(f),
+                int(c),
+                int(r1),
+                int(r2),
+                # its event files (the batch's quarantine file is listed with them)
+                [p for p in json.loads(files or "[]") if p.startswith("access_events/")],
+            )
             for b, f, c, r1, r2, files in rows
         ]
 

@@ -1,0 +1,171 @@
+"""The ledger in the store: appends during ingest, the full audit, and the hashing limit.
+
+    python bench/ledger_store.py --workforce 20000 --days 22          (about 10 M events)
+    python bench/ledger_store.py --events-csv PATH
+
+1. **Ingest** the events file into an empty store (in this process), timing the ledger's phase of
+   every batch (leaves computed by the worker processes, appended to the tree, synced): the
+   ledger's append rate is its leaves over that time.
+2. **Verify**: the full audit (`custodes ledger verify`) of the store, in records per second.
+3. **The hashing limit**, in the same run over the same bytes: a bare single-threaded
+   ``hashlib`` loop computing each event's commitment ``SHA-256(TAG || salt || encoding)`` from
+   values already in memory (the least any verification must do), and the same loop also
+   computing the leaf hashes and the tree's interior nodes (every hash the audit computes).
+   Preparing the bytes (reading Parquet, encoding) is not timed.
+
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def events_bundle(args: argparse.Namespace, work: Path) -> Path:
+    if args.events_csv is None:
+        bundle = OUT / f"force-{args.workforce}x{args.days}"
+        if not (bundle / "access_events.csv").exists():
+            command = [sys.executable, "-m", "custodes", "synth", "--out", str(bundle)]
+            command += ["--workforce", str(args.workforce), "--days", str(args.days), "--quiet"]
+            subprocess.run(command, check=True)
+        events_csv = bundle / "access_events.csv"
+    else:
+        events_csv = args.events_csv
+    only = work / "events-bundle"
+    only.mkdir(parents=True, exist_ok=True)
+    link = only / "access_events.csv"
+    link.unlink(missing_ok=True)
+    link.symlink_to(events_csv.resolve())
+    return only
+
+
+def timed_ingest(bundle: Path, home: Path) -> dict[str, Any]:
+    # The module (``custodes.store.ingest`` the attribute is the function of that name).
+    ingest_module = importlib.import_module("custodes.store.ingest")
+
+    spent = {"seconds": 0.0, "leaves": 0}
+    original = ingest_module._Batch._append_to_ledger
+
+    def measured(self: Any, data: list[str], counts: Any) -> Any:
+        started = time.perf_counter()
+        result = original(self, data, counts)
+        spent["seconds"] += time.perf_counter() - started
+        spent["leaves"] += result[0].count + 1
+        return result
+
+    ingest_module._Batch._append_to_ledger = measured  # type: ignore[method-assign]
+    try:
+        started = time.perf_counter()
+        report = ingest_module.ingest(bundle, home)
+        total = time.perf_counter() - started
+    finally:
+        ingest_module._Batch._append_to_ledger = original  # type: ignore[method-assign]
+    events = report.total.stored
+    return {
+        "events": events,
+        "ingest_seconds": round(total, 2),
+        "ingest_events_per_s": round(events / total),
+        "ledger_seconds": round(spent["seconds"], 2),
+        "ledger_leaves": spent["leaves"],
+        "ledger_appends_per_s": round(spent["leaves"] / spent["seconds"]),
+        "ledger_share_of_ingest": round(spent["seconds"] / total, 3),
+    }
+
+
+def timed_verify(home: Path) -> dict[str, Any]:
+    from custodes.store import LeafPool, audit, open_store
+
+    with open_store(home) as store, LeafPool() as pool:
+        started = time.perf_counter()
+        report = audit(store, pool)
+        seconds = time.perf_counter() - started
+    assert report.ok, report.first_bad
+    return {
+        "verify_ok": report.ok,
+        "verify_leaves": report.size,
+        "verify_seconds": round(seconds, 2),
+        "verify_records_per_s": round(report.size / seconds),
+    }
+
+
+def hashing_limit(home: Path) -> dict[str, Any]:
+    """Bare hashlib loops over the same bytes the audit hashes, one batch at a time."""
+    from custodes.ledger.merkle import hash_pairs
+    from custodes.ledger.receipt import TAG
+    from custodes.store import open_store
+    from custodes.store.encoding import encoding_sql
+
+    commitments_s = everything_s = 0.0
+    events = 0
+    with open_store(home) as store:
+        spans = store.catalog.event_spans()
+        for span in spans:
+            listing = ", ".join(f"'{(store.data_dir / f).as_posix()}'" for f in span.files)
+            rows = store.db.execute(
+                f"SELECT _salt, encode({encoding_sql()}) FROM read_parquet([{listing}], "
+                "hive_partitioning = false) ORDER BY _rec"
+            ).fetchall()
+            inputs = [TAG + bytes(salt) + bytes(encoding) for salt, encoding in rows]
+            del rows
+            events += len(inputs)
+            sha256 = hashlib.sha256
+            started = time.perf_counter()
+            for data in inputs:
+                sha256(data).digest()
+            commitments_s += time.perf_counter() - started
+            started = time.perf_counter()
+            leaves = b"".join([sha256(b"\x00" + sha256(data).digest()).digest() for data in inputs])
+            level = leaves
+            while len(level) >= 64:  # one interior node per leaf, as the audit recomputes
+                level = hash_pairs(level[: len(level) // 64 * 64])
+            everything_s += time.perf_counter() - started
+    return {
+        "bare_events": events,
+        "bare_commitment_loop_seconds": round(commitments_s, 2),
+        "bare_commitment_loop_per_s": round(events / commitments_s),
+        "bare_all_hashes_loop_seconds": round(everything_s, 2),
+        "bare_all_hashes_loop_per_s": round(events / everything_s),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events-csv", type=Path)
+    parser.add_argument("--workforce", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the generated bundle")
+    args = parser.parse_args()
+    work = OUT / "ledger-work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    bundle = events_bundle(args, work)
+    home = work / "home"
+    result: dict[str, Any] = {}
+    result.update(timed_ingest(bundle, home))
+    result.update(timed_verify(home))
+    result.update(hashing_limit(home))
+    result["verify_vs_bare_commitment_loop"] = round(
+        result["verify_seconds"] / result["bare_commitment_loop_seconds"], 2
+    )
+    result["verify_vs_bare_all_hashes_loop"] = round(
+        result["verify_seconds"] / result["bare_all_hashes_loop_seconds"], 2
+    )
+    print(json.dumps(result), flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    if args.events_csv is None and not args.keep:
+        shutil.rmtree(OUT / f"force-{args.workforce}x{args.days}", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
