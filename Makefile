@@ -35,6 +35,8 @@ demo: install
 	rm -rf $(DEMO_DIR)
 	$(RUN) custodes synth --out $(DEMO_DIR)/bundle --workforce 300 --days 14 --seed 7
 	$(RUN) custodes ingest $(DEMO_DIR)/bundle --home $(DEMO_DIR)/home
+	$(RUN) custodes ledger keygen --name demo.example/custodes --out $(DEMO_DIR)/log.key > $(DEMO_DIR)/log.vkey
+	$(RUN) custodes ledger checkpoint --home $(DEMO_DIR)/home --key $(DEMO_DIR)/log.key
 	@echo "--- a next-day delta: 3 events already sent, 2 broken rows, 1 new event ---"
 	mkdir -p $(DEMO_DIR)/delta
 	head -4 $(DEMO_DIR)/bundle/access_events.csv > $(DEMO_DIR)/delta/access_events.csv
@@ -43,6 +45,11 @@ demo: install
 	echo 'E-DEMO-3,2026-01-19T09:02:00Z,P000001,consult,PNC,,,,,,,' >> $(DEMO_DIR)/delta/access_events.csv
 	$(RUN) custodes ingest $(DEMO_DIR)/delta --home $(DEMO_DIR)/home
 	$(RUN) custodes quarantine --home $(DEMO_DIR)/home
+	$(RUN) custodes ledger checkpoint --home $(DEMO_DIR)/home --key $(DEMO_DIR)/log.key
+	@echo "--- a receipt for the new event, checked with nothing but the log's public key ---"
+	$(RUN) custodes ledger prove --home $(DEMO_DIR)/home --event E-DEMO-3 > $(DEMO_DIR)/receipt.json
+	$(RUN) custodes ledger verify-proof $(DEMO_DIR)/receipt.json --vkey $(DEMO_DIR)/log.vkey
+	$(RUN) custodes ledger verify --home $(DEMO_DIR)/home
 	$(RUN) custodes status --home $(DEMO_DIR)/home
 
 bench: install

@@ -17,6 +17,8 @@ def main() -> None:
     runs = [
         [str(HERE / "synth_throughput.py"), "--workforce", "2000", "--days", "7"],
         [str(HERE / "ingest_throughput.py"), "--workforce", "2000", "--days", "30"],
+        [str(HERE / "ledger_store.py"), "--workforce", "2000", "--days", "30"],
+        [str(HERE / "ledger_tree.py"), "--sizes", "1000000"],
     ]
     for arguments in runs:
         print(

@@ -190,3 +190,19 @@ def test_a_witness_cosigns_the_logs_checkpoints_through_the_cli(
     stale, reason = submit(5)  # the witness now holds 7: an old size is a conflict
     assert stale == 2
     assert "409" in reason
+
+
+def test_status_shows_the_ledger(store: Path, log_key: tuple[Path, str]) -> None:
+    _checkpoint(store, log_key[0])
+    result = runner.invoke(app, ["status", "--home", str(store), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ledger"] | {"last_checkpoint_at": None} == {
+        "size": 5,
+        "log": LOG,
+        "checkpoints": 1,
+        "last_checkpoint_size": 5,
+        "last_checkpoint_at": None,
+        "erasures": 0,
+    }
+    plain = runner.invoke(app, ["status", "--home", str(store)])
+    assert "ledger: 5 leaves; the last checkpoint" in plain.stdout

@@ -190,6 +190,17 @@ def status(home: HomeOption, as_json: JsonOption = False) -> None:
         f"events by unknown person_id: {data['events_by_unknown_person']:,}; "
         f"rows in quarantine: {data['quarantined_rows']:,}"
     )
+    ledger = data["ledger"]
+    signed = (
+        f"the last checkpoint ({ledger['last_checkpoint_at']}) covers "
+        f"{ledger['last_checkpoint_size']:,}"
+        if ledger["checkpoints"]
+        else "no checkpoint yet (custodes ledger checkpoint)"
+    )
+    out.print(
+        f"ledger: {ledger['size']:,} leaves; {signed}; {ledger['erasures']:,} lawful erasures",
+        highlight=False,
+    )
     last = data["last_ingest"]
     if last is None:
         out.print("no ingest has finished yet")

@@ -59,4 +59,20 @@ def store_status(store: Store) -> dict[str, Any]:
         "quarantined_rows": int(quarantined),
         "batches": store.catalog.committed_batch_count(),
         "last_ingest": store.catalog.last_run("ingest"),
+        "ledger": ledger_status(store),
+    }
+
+
+def ledger_status(store: Store) -> dict[str, Any]:
+    """The log's size, and how much of it the newest checkpoint covers (what is signed)."""
+    issued = store.catalog.checkpoints()
+    identity = store.catalog.log_identity()
+    last = issued[-1] if issued else None
+    return {
+        "size": store.catalog.ledger_size(),
+        "log": identity[0] if identity else None,
+        "checkpoints": len(issued),
+        "last_checkpoint_size": last.size if last else None,
+        "last_checkpoint_at": last.issued_at if last else None,
+        "erasures": len(store.catalog.erasures()),
     }
