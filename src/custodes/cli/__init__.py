@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from custodes.cli import ledger, store, witness
+from custodes.cli import explain, ledger, store, witness
 
 app = typer.Typer(
     name="custodes",
@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.registered_commands += store.app.registered_commands
+app.registered_commands += explain.app.registered_commands
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(witness.app, name="witness")
 

@@ -299,6 +299,7 @@ def connect_duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
         }
     )
     db.execute("SET TimeZone = 'UTC'")
+    db.execute("SET enable_progress_bar = false")  # commands draw their own
     return db
 
 

@@ -1,0 +1,316 @@
+"""Each kind of explanation path as an Ibis expression, written once for every engine.
+
+The inputs are the store's tables. Every builder takes the *candidates*: each access event
+(of an employed person, with an acceptable recipient) paired with each operation that involves
+its subject, and returns the candidates its template explains as
+``(event_id, template, rank, operation_id, role, via_search)``.
+
+A name search that found nobody (no ``subject_id``) is paired with the subjects whose surname
+(and first forename, when the query gives one) it names, so that a search for a case's suspect
+is explained like a look-up of that suspect (``via_search``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from custodes.explain.templates import (
+    DISCLOSING_ACTIONS,
+    KNOWN_RECIPIENTS,
+    TEMPLATES,
+    Path,
+    Template,
+)
+
+MIN_LOOKS = 2  # looks at an operation's subjects in a day for circumstantial evidence to count
+LONGEST_REACH = max(t.after for t in TEMPLATES) + timedelta(days=1)
+MATCH_COLUMNS = ("event_id", "template", "rank", "operation_id", "role", "via_search")
+
+
+def _seconds(span: timedelta) -> ir.IntervalScalar:
+    return ibis.interval(seconds=int(span.total_seconds()))
+
+
+def _days(span: timedelta) -> ir.IntervalScalar:
+    return ibis.interval(days=max(0, span.days))
+
+
+def events_of_employed(con: BaseBackend, only: Sequence[str] | None = None) -> ir.Table:
+    """Access events whose person was employed at the time, with their unit and its kind
+    (``only``: just the events with these ids).
+
+    A disclosure or export to anyone but a known partner is left out: no template explains it.
+    """
+    events = con.table("access_events")
+    if only is not None:
+        events = events.filter(events.event_id.isin(list(only)))
+    workforce = con.table("workforce")
+    units = con.table("units")
+    people = workforce.select(
+        "person_id", person_unit="unit_id", joined="joined", left="left"
+    ).left_join(units.select(person_unit="unit_id", unit_kind="kind"), "person_unit")
+    people = people.select("person_id", "person_unit", "unit_kind", "joined", "left")
+    joined = events.select(
+        "event_id",
+        "person_id",
+        "subject_id",
+        "ts",
+        "action",
+        "recipient",
+        "operation_ref",
+        "query",
+    ).join(people, "person_id")
+    day = joined.ts.date()
+    employed = (joined.joined <= day) & (joined.left.isnull() | (day <= joined.left))
+    recipient_ok = ~joined.action.isin(DISCLOSING_ACTIONS) | joined.recipient.isin(KNOWN_RECIPIENTS)
+    return joined.filter(employed & recipient_ok).mutate(day=day)
+
+
+def _operations(con: BaseBackend) -> ir.Table:
+    operations = con.table("operations").select(
+        "operation_id",
+        operation_kind="kind",
+        opened="opened",
+        closed="closed",
+        operation_unit="unit_id",
+    )
+    units = con.table("units").select(operation_unit="unit_id", operation_unit_kind="kind")
+    return operations.left_join(units, "operation_unit").select(
+        "operation_id",
+        "operation_kind",
+        "opened",
+        "closed",
+        "operation_unit",
+        "operation_unit_kind",
+    )
+
+
+def _links(con: BaseBackend) -> ir.Table:
+    return con.table("operation_subjects").select("operation_id", "subject_id", "role")
+
+
+def looks(con: BaseBackend, employed: ir.Table) -> ir.Table:
+    """Each event with the subject it looked at: its ``subject_id``, or for a name search that
+    found nobody, each subject the query names (``via_search``).
+
+    A search names one person when it gives a whole forename or a date of birth with the
+    surname. A surname alone, or with an initial, is how fishing looks: its result is whoever
+    the system returned, so such a search is marked not ``specific`` and only direct evidence (a
+    named operation, an assignment, the unit's own work) explains it.
+    """
+    employed = employed.mutate(
+        q_surname=employed.query.re_extract(r"(?:^|;)surname=([^;]*)", 1).upper(),
+        q_forename=employed.query.re_extract(r"(?:^|;)forenames=([^; ]*)", 1).upper(),
+        q_dob=employed.query.re_extract(r"(?:^|;)dob=([0-9-]*)", 1),
+    )
+    employed = employed.mutate(
+        specific=(employed.action != "search")
+        | (employed.q_forename.length() > 1)
+        | (employed.q_dob != "")
+    )
+    direct = employed.filter(employed.subject_id.notnull()).mutate(via_search=False)
+    searches = employed.filter(
+        employed.subject_id.isnull()
+        & employed.query.notnull()
+        & (employed.action == "search")
+        & employed.specific
+        & (employed.q_surname != "")
+    )
+    subjects = con.table("subjects")
+    named = subjects.select(
+        named_subject="subject_id",
+        s_surname=subjects.surname.upper(),
+        s_forename=subjects.forenames.split(" ")[0].upper(),
+        s_dob=subjects.date_of_birth.cast("string"),
+    )
+    found = searches.join(named, searches.q_surname == named.s_surname).filter(
+        lambda t: (
+            ((t.q_forename == "") | (t.q_forename == t.s_forename))
+            & ((t.q_dob == "") | (t.q_dob == t.s_dob))
+        )
+    )
+    found = found.mutate(subject_id=found.named_subject, via_search=True)
+    columns = [
+        "event_id",
+        "person_id",
+        "subject_id",
+        "ts",
+        "day",
+        "operation_ref",
+        "person_unit",
+        "unit_kind",
+        "specific",
+        "via_search",
+    ]
+    return direct.select(columns).union(found.select(columns))
+
+
+def candidates(con: BaseBackend, looked: ir.Table) -> ir.Table:
+    """Each look paired with every operation involving its subject around that time.
+
+    No template reaches outside an operation's life (plus the longest follow-up), so operations
+    closed long before or opened after the access are left out: someone who appears in
+    hundreds of operations over the years is in only a few at any one time.
+    """
+    pairs = looked.join(_links(con), "subject_id").join(_operations(con), "operation_id")
+    return pairs.filter(
+        (pairs.day >= pairs.opened - ibis.interval(days=1))
+        & (pairs.closed.isnull() | (pairs.day <= pairs.closed + _days(LONGEST_REACH)))
+    )
+
+
+def _match(expr: ir.Table, template: Template) -> ir.Table:
+    if template.circumstantial:
+        # Circumstantial evidence must look like work on that operation: the person came back
+        # to it (two or more looks at its subjects that day). Paging through records, or
+        # fishing with names, touches each one once.
+        expr = expr.filter(expr.specific)
+        repeated = (
+            expr.group_by(["person_id", "day", "operation_id"])
+            .agg(_looks=expr.event_id.nunique())
+            .filter(lambda t: t._looks >= MIN_LOOKS)
+            .drop("_looks")
+        )
+        expr = expr.semi_join(repeated, ["person_id", "day", "operation_id"])
+    return expr.select(
+        "event_id",
+        "operation_id",
+        "role",
+        "via_search",
+        template=ibis.literal(template.name),
+        rank=ibis.literal(template.rank),
+    ).select(*MATCH_COLUMNS)
+
+
+def _unit_kind_ok(c: ir.Table, template: Template) -> ir.BooleanValue:
+    if not template.unit_kinds:
+        return ibis.literal(True)
+    return c.unit_kind.isin(template.unit_kinds)
+
+
+def _operation_kind_ok(c: ir.Table, template: Template) -> ir.BooleanValue:
+    if not template.operation_kinds:
+        return ibis.literal(True)
+    return c.operation_kind.isin(template.operation_kinds)
+
+
+def _assignments(con: BaseBackend) -> ir.Table:
+    return con.table("assignments").select("operation_id", "person_id", "start", "end")
+
+
+def _within(c: ir.Table, start: ir.Value, end: ir.Value, template: Template) -> ir.BooleanValue:
+    return (c.ts >= start - _seconds(template.before)) & (
+        end.isnull() | (c.ts <= end + _seconds(template.after))
+    )
+
+
+def assignment(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
+    """From the person's assignments at that time to their operations' subjects (a person
+    holds a few assignments at once, so this stays small however popular the subject)."""
+    mine = looked.join(_assignments(con), "person_id")
+    mine = mine.filter(_within(mine, mine.start, mine.end, template))
+    return _match(mine.join(_links(con), ["operation_id", "subject_id"]), template)
+
+
+def unit(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
+    """Operations of the subject owned by the person's unit, open at the time."""
+    owned = _links(con).join(_operations(con), "operation_id")
+    mine = looked.filter(_unit_kind_ok(looked, template))
+    same = (
+        mine.unit_kind == owned.operation_unit_kind
+        if template.same_unit_kind
+        else mine.person_unit == owned.operation_unit
+    )
+    c = mine.join(owned, [mine.subject_id == owned.subject_id, same])
+    c = c.filter(_operation_kind_ok(c, template))
+    open_then = (c.day >= c.opened) & (
+        c.closed.isnull() | (c.day <= c.closed + _days(template.after))
+    )
+    return _match(c.filter(open_then), template)
+
+
+def colleague(con: BaseBackend, c: ir.Table, template: Template) -> ir.Table:
+    workforce = con.table("workforce").select(colleague_id="person_id", colleague_unit="unit_id")
+    theirs = _assignments(con).rename(colleague_id="person_id").join(workforce, "colleague_id")
+    joined = c.join(theirs, "operation_id")
+    same_unit = (joined.colleague_id != joined.person_id) & (
+        joined.colleague_unit == joined.person_unit
+    )
+    return _match(
+        joined.filter(
+            same_unit
+            & _operation_kind_ok(joined, template)
+            & _within(joined, joined.start, joined.end, template)
+        ),
+        template,
+    )
+
+
+def _recent(c: ir.Table, template: Template) -> ir.BooleanValue:
+    assert template.recent is not None
+    return (c.day >= c.opened) & (c.day <= c.opened + _days(template.recent))
+
+
+def fresh_incident(con: BaseBackend, c: ir.Table, template: Template) -> ir.Table:
+    """An incident being attended at that very time (between its first recorded attendance and
+    the end of its last, with the template's slack), looked at by someone in a front-line unit:
+    the officer who attended and was never recorded."""
+    assignments = _assignments(con)
+    attended = assignments.group_by("operation_id").agg(
+        first_start=assignments.start.min(), last_end=assignments.end.max()
+    )
+    fresh = c.filter(
+        _operation_kind_ok(c, template) & _unit_kind_ok(c, template) & _recent(c, template)
+    ).join(attended, "operation_id")
+    return _match(
+        fresh.filter(_within(fresh, fresh.first_start, fresh.last_end, template)), template
+    )
+
+
+def target(con: BaseBackend, c: ir.Table, template: Template) -> ir.Table:
+    """A recent warrant's or intelligence operation's subject, looked at by someone in the
+    kind of unit that is briefed on them (even after the warrant was executed)."""
+    return _match(
+        c.filter(
+            _operation_kind_ok(c, template) & _unit_kind_ok(c, template) & _recent(c, template)
+        ),
+        template,
+    )
+
+
+def named_operation(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
+    """The event names an operation that involves the subject and that the person works
+    (assigned around that time, or their unit's own): a named reference alone proves nothing."""
+    links = _links(con).join(_operations(con), "operation_id")
+    named = looked.join(
+        links,
+        [
+            looked.operation_ref == links.operation_id,
+            looked.subject_id == links.subject_id,
+        ],
+    )
+    named = named.select(*looked.columns, *[c for c in links.columns if c not in looked.columns])
+    assigned = named.join(_assignments(con), ["operation_id", "person_id"])
+    by_assignment = assigned.filter(_within(assigned, assigned.start, assigned.end, template))
+    by_unit = named.filter(named.operation_unit == named.person_unit)
+    return _match(by_assignment.select(named.columns).union(by_unit), template)
+
+
+Builder = Callable[[BaseBackend, ir.Table, Template], ir.Table]
+# Direct paths start from the looks themselves; the others from candidate pairs (each look with
+# the operations around its subject), built only for the looks no direct path explains.
+DIRECT: dict[Path, Builder] = {
+    Path.NAMED_OPERATION: named_operation,
+    Path.ASSIGNMENT: assignment,
+    Path.UNIT: unit,
+}
+FROM_PAIRS: dict[Path, Builder] = {
+    Path.COLLEAGUE: colleague,
+    Path.FRESH_INCIDENT: fresh_incident,
+    Path.TARGET: target,
+}

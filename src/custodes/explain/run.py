@@ -1,0 +1,112 @@
+"""Explain every access event: its best explanation, or ``unexplained``.
+
+:func:`explanations` is one Ibis expression over the store's tables (so any engine runs it);
+:func:`explain_store` runs it on the embedded DuckDB engine, writes the result beside the store
+(``HOME/derived/explain/explanations.parquet``) and counts how many events each template
+explains, for reports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
+
+from custodes.engine import duckdb_backend
+from custodes.explain.paths import DIRECT, FROM_PAIRS, candidates, events_of_employed, looks
+from custodes.explain.templates import TEMPLATES, UNEXPLAINED, Template
+from custodes.store.store import Store
+
+RESULT = Path("derived") / "explain" / "explanations.parquet"
+
+
+def matches(
+    con: BaseBackend,
+    templates: tuple[Template, ...] = TEMPLATES,
+    only: Sequence[str] | None = None,
+) -> ir.Table:
+    """Every (event, template, operation) that explains an event.
+
+    Direct paths (a named operation, an assignment, the unit's own work) explain almost every
+    event through small joins from the event; the rest need each remaining event paired with
+    the operations around its subject, so those pairs are made for the remaining events only.
+    """
+    looked = looks(con, events_of_employed(con, only)).cache()
+    direct = [DIRECT[t.path](con, looked, t) for t in templates if t.path in DIRECT]
+    found = ibis.union(*direct) if len(direct) > 1 else direct[0]
+    found = found.cache()
+    rest = [t for t in templates if t.path in FROM_PAIRS]
+    if not rest:
+        return found
+    remaining = looked.anti_join(found.select("event_id"), "event_id")
+    pairs = candidates(con, remaining).cache()
+    return ibis.union(found, *(FROM_PAIRS[t.path](con, pairs, t) for t in rest))
+
+
+def explanations(con: BaseBackend, templates: tuple[Template, ...] = TEMPLATES) -> ir.Table:
+    """One row per access event: ``explanation`` (a template's name or ``unexplained``) and,
+    when explained, the ``operation_id`` that explains it, the subject's ``role`` there and
+    whether the subject was found through a name search (``via_search``)."""
+    found = matches(con, templates)
+    order = ibis.row_number().over(
+        group_by=found.event_id, order_by=[found["rank"], found.via_search, found.operation_id]
+    )
+    best = found.mutate(_n=order).filter(lambda t: t._n == 0).drop("_n", "rank")
+    events = con.table("access_events").select("event_id")
+    joined = events.left_join(best, "event_id")
+    return joined.select(
+        "event_id",
+        explanation=joined.template.fill_null(UNEXPLAINED),
+        operation_id=joined.operation_id,
+        role=joined.role,
+        via_search=joined.via_search.fill_null(False),
+    )
+
+
+@dataclass
+class ExplainReport:
+    events: int
+    by_template: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def explained(self) -> int:
+        return self.events - self.by_template.get(UNEXPLAINED, 0)
+
+    @property
+    def coverage(self) -> float:
+        return self.explained / self.events if self.events else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "explained": self.explained,
+            "coverage": round(self.coverage, 6),
+            "by_template": self.by_template,
+        }
+
+
+def explain_store(store: Store) -> ExplainReport:
+    """Explain every stored event with the embedded engine; keep the result; count it."""
+    con = duckdb_backend(store)
+    result = explanations(con).to_pyarrow()
+    target = store.home / RESULT
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_suffix(".parquet.tmp")
+    pq.write_table(result, scratch)
+    os.replace(scratch, target)
+    counts: dict[str, int] = {t.name: 0 for t in TEMPLATES}
+    counts[UNEXPLAINED] = 0
+    names, tallies = np.unique(
+        result.column("explanation").to_numpy(zero_copy_only=False), return_counts=True
+    )
+    for name, n in zip(names.tolist(), tallies.tolist(), strict=True):
+        counts[str(name)] = int(n)
+    return ExplainReport(result.num_rows, counts)
