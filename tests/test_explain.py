@@ -65,8 +65,10 @@ EVENTS = HEADER + "\n".join(
         "E4,2026-02-08T11:00:00Z,P1,consult,PND,S1,,,,",
         # a lie: names a real operation that does not involve the subject
         "E5,2026-01-05T11:00:00Z,P1,consult,PNC,S2,Routine check,,,INC-1",
-        # a call handler in another watch of the control room that owns the incident
+        # a call handler in another watch of the control room that owns the incident, taking
+        # the call (unit-level work is circumstantial: it counts for repeated looks)
         "E6,2026-01-05T10:05:00Z,P2,consult,CAD,S1,,,,",
+        "E6b,2026-01-05T10:06:00Z,P2,alter,CAD,S1,,,,",
         # a disclosure to a known partner, and one to a personal address
         "E7,2026-01-05T12:00:00Z,P1,disclose,RMS,S1,,,CPS,INC-1",
         "E8,2026-01-05T12:05:00Z,P1,disclose,RMS,S1,,,ann.b77@example.com,INC-1",
@@ -91,6 +93,7 @@ EXPECTED = {
     "E4": UNEXPLAINED,
     "E5": UNEXPLAINED,
     "E6": "control_room_call",
+    "E6b": "control_room_call",
     "E7": "named_operation",
     "E8": UNEXPLAINED,
     "E9": UNEXPLAINED,
@@ -168,7 +171,7 @@ def test_explain_on_the_command_line(force: Path) -> None:
     assert (data["explanation"], data["operation_id"]) == ("control_room_call", "INC-1")
     table = runner.invoke(app, ["explain", "--home", str(force)])
     assert table.exit_code == 0, table.output
-    assert "explained: 56.25% of events" in table.stdout
+    assert "explained: 58.82% of events" in table.stdout
     missing = runner.invoke(app, ["explain", "--home", str(force), "--event", "E404"])
     assert missing.exit_code == 2
     assert "no access event 'E404'" in missing.output

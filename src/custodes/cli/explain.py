@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -64,3 +65,50 @@ def _print_one(data: dict[str, Any]) -> None:
         out.print(f"also holds: {', '.join(data['also'])}", highlight=False)
     for line in data["checked"]:
         out.print(f"  - {line}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    home: HomeOption,
+    truth: Annotated[Path, typer.Option("--truth", help="A synthetic force's truth/ directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Score explanations against a synthetic force's ground truth (never read by detection)."""
+    from custodes.evaluate import evaluate_explanations
+
+    data = guard(lambda: evaluate_explanations(home, truth))
+    if as_json:
+        emit_json(data)
+        return
+    table = RichTable(title="Explanations against the ground truth")
+    for name in ("events", "kind", "count", "explained", "share"):
+        table.add_column(name, justify="left" if name in ("events", "kind") else "right")
+    for cls in ("legitimate", "misuse"):
+        for kind, row in data[cls]["by_kind"].items():
+            share = row["explained"] / row["events"] if row["events"] else 0.0
+            table.add_row(cls, kind, f"{row['events']:,}", f"{row['explained']:,}", f"{share:.1%}")
+    out.print(table)
+    legit, misuse = data["legitimate"], data["misuse"]
+    out.print(
+        f"legitimate events explained: {legit['share_explained']:.2%} (goal ≥ 99%); "
+        f"misuse events explained away: {misuse['share_explained']:.2%} (goal ≤ 1%)",
+        highlight=False,
+    )
+
+
+@app.command()
+def link(
+    home: HomeOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Link employees and their declared relations to police records (Splink); derive
+    neighbours and colleagues. Results go to HOME/derived/link/."""
+    from custodes.link import link_home
+
+    result = guard(lambda: link_home(home))
+    summary = result.summary()
+    if as_json:
+        emit_json(summary)
+    else:
+        for key, value in summary.items():
+            out.print(f"{key}: {value}", highlight=False)

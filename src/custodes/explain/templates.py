@@ -48,7 +48,9 @@ class Template:
     # room's watches share its calls), not the person's own unit.
     same_unit_kind: bool = False
     # Circumstantial: the path is plausible rather than recorded (no assignment of this person
-    # at this time). It never explains a vague name search (a surname, or surname and initial).
+    # at this time: unit-level work, or work around a recorded assignment). It counts only when
+    # the person came back to the operation that day, and never for a vague name search (a
+    # surname, or surname and initial).
     circumstantial: bool = False
 
     def describe(self) -> str:
@@ -86,6 +88,7 @@ TEMPLATES: tuple[Template, ...] = (
         before=timedelta(hours=1),
         after=timedelta(days=1),
         unit_kinds=("intelligence",),
+        circumstantial=True,
     ),
     Template(
         "custody_record",
@@ -99,6 +102,7 @@ TEMPLATES: tuple[Template, ...] = (
         unit_kinds=("custody",),
         operation_kinds=("custody",),
         same_unit_kind=True,
+        circumstantial=True,
     ),
     Template(
         "control_room_call",
@@ -111,6 +115,7 @@ TEMPLATES: tuple[Template, ...] = (
         after=timedelta(days=1),
         unit_kinds=("control_room",),
         same_unit_kind=True,
+        circumstantial=True,
     ),
     Template(
         "assignment_follow_up",

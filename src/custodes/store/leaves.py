@@ -82,6 +82,7 @@ def _db() -> duckdb.DuckDBPyConnection:
             config={"threads": 1, "memory_limit": WORKER_MEMORY, "preserve_insertion_order": False}
         )
         _connection.execute("SET TimeZone = 'UTC'")
+        _connection.execute("SET enable_progress_bar = false")
     return _connection
 
 

@@ -1,0 +1,165 @@
+"""The Splink model: what is compared, how pairs are found, how it is trained, where it cuts.
+
+Four fields are compared, each as an ordered list of levels from "agrees best" to "different";
+the label of each level is what the evidence of a link says (``surname: exact``). Splink learns
+how much each level weighs: u (how often two different people agree that way) by sampling random
+pairs with a fixed seed, m (how often one person's two records agree that way) by expectation
+maximisation over blocked pairs. No labelled truth is used, so the same model works on a real
+force. The prior (how likely two random records are one person) comes from exact agreement on
+name and date of birth, assumed to catch :data:`EXACT_RULE_RECALL` of true links.
+
+A pair is scored only if a blocking rule puts it forward: each rule is an exact agreement on two
+cheap keys, chosen so that every kind of difference between two records of one person (a
+nickname, a typo, a swapped date of birth, a married surname, a move) leaves at least one rule
+that still holds, while no rule pairs everyone with a common surname.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+SEED = 20260105  # u sampling; any fixed value makes training repeatable
+U_MAX_PAIRS = 2e6
+EXACT_RULE_RECALL = 0.6
+# A person's best subject is linked when the model finds it likelier than not to be the same
+# person (the decision that minimises errors when a false link and a missed one cost the same);
+# a further subject of the same person (a duplicate police record) only when near-certain.
+MATCH_PROBABILITY_THRESHOLD = 0.5
+DUPLICATE_PROBABILITY_THRESHOLD = 0.99
+
+
+@dataclass(frozen=True)
+class Field:
+    """One compared field: its name in the evidence and its levels, best first.
+
+    The first level is the null level (either side missing); Splink numbers the others from
+    ``len(levels) - 2`` down to 0, which is how a prediction's ``gamma_<name>`` maps back to a
+    label.
+    """
+
+    name: str
+    levels: tuple[tuple[str, ComparisonLevelCreator], ...]
+
+    def comparison(self) -> cl.CustomComparison:
+        levels: list[ComparisonLevelCreator | dict[str, Any]] = [
+            level.configure(label_for_charts=label) for label, level in self.levels
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def labels(self) -> dict[int, str]:
+        """``gamma`` value -> label."""
+        labels = {-1: self.levels[0][0]}
+        top = len(self.levels) - 2
+        labels.update({top - i: label for i, (label, _) in enumerate(self.levels[1:])})
+        return labels
+
+
+FIELDS = (
+    Field(
+        "surname",
+        (
+            ("missing", cll.NullLevel("surname")),
+            ("exact", cll.ExactMatchLevel("surname").configure(tf_adjustment_column="surname")),
+            ("one_edit", cll.DamerauLevenshteinLevel("surname", 1)),
+            ("similar", cll.JaroWinklerLevel("surname", 0.88)),
+            ("different", cll.ElseLevel()),
+        ),
+    ),
+    Field(
+        "forenames",
+        (
+            ("missing", cll.NullLevel("forenames")),
+            (
+                "exact",
+                cll.ExactMatchLevel("forenames").configure(tf_adjustment_column="forenames"),
+            ),
+            ("first_forename", cll.ExactMatchLevel("forename1")),
+            ("nickname", cll.ArrayIntersectLevel("forename_aliases", 1)),
+            (
+                "one_edit",
+                cll.Or(
+                    cll.DamerauLevenshteinLevel("forename1", 1),
+                    cll.DamerauLevenshteinLevel("forenames", 1),
+                ),
+            ),
+            ("different", cll.ElseLevel()),
+        ),
+    ),
+    Field(
+        "date_of_birth",
+        (
+            ("missing", cll.NullLevel("dob")),
+            ("exact", cll.ExactMatchLevel("dob")),
+            (
+                "day_month_swapped",
+                cll.CustomLevel("dob_l = dob_swapped_r OR dob_swapped_l = dob_r"),
+            ),
+            ("one_digit", cll.LevenshteinLevel("dob", 1)),
+            ("different", cll.ElseLevel()),
+        ),
+    ),
+    Field(
+        "postcode",
+        (
+            ("missing", cll.NullLevel("postcode")),
+            ("exact", cll.ExactMatchLevel("postcode")),
+            ("same_sector", cll.ExactMatchLevel("postcode_sector")),
+            ("same_district", cll.ExactMatchLevel("postcode_district")),
+            ("different", cll.ElseLevel()),
+        ),
+    ),
+)
+
+# Every rule pairs a person with the subjects that agree exactly on two keys. Each kind of
+# difference breaks some rules and leaves others: a married surname keeps forename1 + dob, a
+# swapped or missing date of birth keeps surname + postcode and surname + forename1, a move keeps
+# surname + dob, a nickname keeps surname + dob, a typo in the surname keeps forename1 + dob.
+BLOCKING_RULES: tuple[BlockingRuleCreator, ...] = (
+    block_on("surname", "dob"),
+    block_on("forename1", "dob"),
+    block_on("dob", "postcode"),
+    block_on("surname", "postcode"),
+    block_on("forename1", "postcode"),
+    block_on("surname", "forename1"),
+    block_on("surname", "birth_year"),
+)
+
+# EM sessions: each leaves out the fields its rule fixes and trains the others.
+TRAINING_RULES: tuple[BlockingRuleCreator, ...] = (
+    block_on("dob"),
+    block_on("surname", "forename1"),
+)
+
+# Exact agreement on these is near-certain to be one person; it sets the prior.
+DETERMINISTIC_RULES: tuple[BlockingRuleCreator, ...] = (block_on("surname", "forenames", "dob"),)
+
+
+def settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="unique_id",
+        comparisons=[f.comparison() for f in FIELDS],
+        blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
+        # gamma_<field> (the level) and mw_<field> (its weight) are the evidence of a link.
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+    )
+
+
+def train(linker: Any) -> None:
+    """Estimate the prior, u and m on the linker's data (no labels)."""
+    linker.training.estimate_probability_two_random_records_match(
+        list(DETERMINISTIC_RULES), recall=EXACT_RULE_RECALL
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=SEED)
+    for rule in TRAINING_RULES:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
+        )
