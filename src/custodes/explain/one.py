@@ -70,9 +70,20 @@ def explain_event(store: Store, event_id: str) -> EventExplanation:
         raise StoreError(f"no access event {event_id!r} is stored")
     names = [c.strip() for c in EVENT_COLUMNS.split(",")]
     event = dict(zip(names, rows[0], strict=True))
+    # The person's other events that day are its context: circumstantial templates count
+    # repeated looks at an operation.
+    same_day = [
+        row[0]
+        for row in store.db.execute(
+            "SELECT event_id FROM access_events WHERE person_id = ? "
+            "AND CAST(ts AS DATE) = CAST(?::TIMESTAMPTZ AS DATE)",
+            [event["person_id"], event["ts"]],
+        ).fetchall()
+    ]
     con = duckdb_backend(store)
     found = (
-        matches(con, only=[event_id])
+        matches(con, only=same_day)
+        .filter(lambda t: t.event_id == event_id)
         .order_by(["rank", "via_search", "operation_id"])
         .to_pyarrow()
         .to_pylist()
