@@ -146,7 +146,7 @@ def test_one_event_says_which_path_explains_it(force: Path) -> None:
     assert found.operation_id == "INC-1"
     assert found.sentence == "assigned to INC-1, which involves the subject (victim)"
     assert named.explanation == "named_operation"
-    assert named.also == ["assigned"]
+    assert named.also == ["assigned", "assignment_follow_up"]
 
 
 def test_a_lie_is_not_an_explanation_and_says_why(force: Path) -> None:
