@@ -202,6 +202,14 @@ def test_order_rules_hold(db: Db) -> None:
             assert broken == 0, f"{table.name}: {rule.earlier} <= {rule.later}"
 
 
+def test_nobody_is_born_after_the_window_starts(db: Db) -> None:
+    """Relatives too: a young employee's household children are already born."""
+    start = generate.__kwdefaults__["start"].isoformat()
+    for table, column in (("workforce", "date_of_birth"), ("relations", "date_of_birth")):
+        later = number(db, f"SELECT count(*) FROM {table} WHERE {column} >= '{start}'")
+        assert later == 0, f"{table}: {int(later)} born after {start}"
+
+
 def test_events_are_in_time_order_inside_the_window(db: Db) -> None:
     backwards = number(
         db,

@@ -233,6 +233,8 @@ def _relative(rng: np.random.Generator, me: Relative, relation: str, n_postcodes
     else:
         years = rng.normal(0, {"partner": 3, "ex_partner": 4}.get(relation, 8))
     dob = int(my_dob - years * DAYS_PER_YEAR + rng.integers(-180, 180))
+    if dob >= 0:  # a young employee's child: born before the window, not decades ahead
+        dob = -int(rng.integers(30, int(18 * DAYS_PER_YEAR)))
     own_surname = relation in ("household", "family", "next_of_kin") or rng.random() < 0.5
     if relation == "declared_association":
         own_surname = rng.random() < 0.1
