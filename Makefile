@@ -51,6 +51,9 @@ demo: install
 	$(RUN) custodes ledger verify-proof $(DEMO_DIR)/receipt.json --vkey $(DEMO_DIR)/log.vkey
 	$(RUN) custodes ledger verify --home $(DEMO_DIR)/home
 	$(RUN) custodes status --home $(DEMO_DIR)/home
+	@echo "--- link, explain and detect: the top alerts, then scored against the ground truth ---"
+	$(RUN) custodes detect --home $(DEMO_DIR)/home
+	$(RUN) custodes evaluate --home $(DEMO_DIR)/home --truth $(DEMO_DIR)/bundle/truth
 
 bench: install
 	$(RUN) python bench/run.py

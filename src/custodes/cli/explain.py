@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,10 +75,16 @@ def evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="A synthetic force's truth/ directory.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Score explanations against a synthetic force's ground truth (never read by detection)."""
-    from custodes.evaluate import evaluate_explanations
+    """Score explanations and alerts against a synthetic force's ground truth (which nothing
+    else reads): explanation coverage, misuse explained away, recall, precision, volume."""
+    from custodes.evaluate import evaluate_alerts, evaluate_explanations
 
-    data = guard(lambda: evaluate_explanations(home, truth))
+    def run() -> dict[str, Any]:
+        data = evaluate_explanations(home, truth)
+        data["alerts"] = evaluate_alerts(home, truth)
+        return data
+
+    data = guard(run)
     if as_json:
         emit_json(data)
         return
@@ -92,6 +100,20 @@ def evaluate(
     out.print(
         f"legitimate events explained: {legit['share_explained']:.2%} (goal ≥ 99%); "
         f"misuse events explained away: {misuse['share_explained']:.2%} (goal ≤ 1%)",
+        highlight=False,
+    )
+    alerts = data["alerts"]
+    scenarios = RichTable(title="Misuse found (instances with an alert holding their events)")
+    for name in ("scenario", "instances", "found", "recall"):
+        scenarios.add_column(name, justify="left" if name == "scenario" else "right")
+    for name, row in alerts["recall_by_scenario"].items():
+        scenarios.add_row(name, str(row["instances"]), str(row["found"]), f"{row['recall']:.0%}")
+    out.print(scenarios)
+    out.print(
+        f"recall {alerts['recall']:.1%} (goal ≥ 95%, ≥ 90% per scenario); precision "
+        f"{alerts['precision'] or 0:.1%} of {alerts['alerts']} alerts (goal ≥ 80%); "
+        f"{alerts['alerts_per_1000_workforce_per_day']} alerts per 1,000 workforce per day "
+        "(goal ≤ 1)",
         highlight=False,
     )
 
@@ -112,3 +134,59 @@ def link(
     else:
         for key, value in summary.items():
             out.print(f"{key}: {value}", highlight=False)
+
+
+@app.command()
+def detect(
+    home: HomeOption,
+    relink: Annotated[
+        bool, typer.Option("--relink", help="Run record linkage again (new HR or subjects).")
+    ] = False,
+    top: Annotated[int, typer.Option(help="Show this many alerts, highest score first.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Link, explain and detect: alerts with evidence, in HOME/derived/detect/."""
+    from custodes.detect import detect_home, load_alerts
+
+    report = guard(lambda: detect_home(home, relink=relink))
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    out.print(
+        f"{report.events:,} events, {report.explained:,} explained "
+        f"({report.explained / max(1, report.events):.2%}); {report.alerts:,} alerts",
+        highlight=False,
+    )
+    table = RichTable(title=f"Top {top} alerts")
+    for name in ("score", "rule", "summary"):
+        table.add_column(name)
+    for row in load_alerts(home).slice(0, top).to_pylist():
+        table.add_row(f"{row['score']:.2f}", row["rule"], row["summary"])
+    out.print(table)
+
+
+alerts_app = typer.Typer(help="The alerts of the last `custodes detect`.", no_args_is_help=True)
+
+
+class AlertFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+@alerts_app.command("export")
+def export(
+    home: HomeOption,
+    fmt: Annotated[AlertFormat, typer.Option("--format", help="csv or json.")] = AlertFormat.csv,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Export alerts in the contract's columns (alert_id, person_id, subject_id, rule, score,
+    first_ts, last_ts, event_ids, summary)."""
+    from custodes.detect import export_alerts
+
+    text = guard(lambda: export_alerts(home, fmt.value))
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")

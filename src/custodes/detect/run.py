@@ -1,0 +1,122 @@
+"""``custodes detect``: link, explain and detect, then keep the alerts beside the store.
+
+Linkage runs when its results are missing (``relink`` forces it: after a new workforce or
+subjects extract); explanations and signals are recomputed over every stored event. The alerts
+go to ``HOME/derived/detect/alerts.parquet``; ``export_alerts`` writes them in the contract's
+CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from custodes.bundle.validate import literal
+from custodes.detect.alerts import EXPORT_COLUMNS, group_signals
+from custodes.detect.rules import RULES, signals
+from custodes.engine import duckdb_backend
+from custodes.errors import CustodesError
+from custodes.explain.run import RESULT as EXPLANATIONS
+from custodes.explain.run import explain_store
+from custodes.link import link_home
+from custodes.store.store import Store, open_store
+
+ALERTS = Path("derived") / "detect" / "alerts.parquet"
+LINKS = Path("derived") / "link"
+DERIVED_VIEWS = {
+    "explanations": EXPLANATIONS,
+    "person_links": LINKS / "person_links.parquet",
+    "neighbours": LINKS / "neighbours.parquet",
+    "colleagues": LINKS / "colleagues.parquet",
+}
+
+
+@dataclass
+class DetectReport:
+    events: int
+    explained: int
+    alerts: int
+    by_rule: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "explained": self.explained,
+            "alerts": self.alerts,
+            "by_rule": self.by_rule,
+            "seconds": self.seconds,
+        }
+
+
+def register_derived(store: Store) -> None:
+    """Views over the derived tables (linkage, explanations) beside the store's own."""
+    for name, relative in DERIVED_VIEWS.items():
+        path = store.home / relative
+        if not path.exists():
+            raise CustodesError(f"{store.home}: {relative} is missing (run `custodes detect`)")
+        store.db.execute(
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({literal(path.as_posix())})"
+        )
+
+
+def detect_home(home: Path, *, relink: bool = False) -> DetectReport:
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    if relink or not (home / LINKS / "person_links.parquet").exists():
+        link_home(home)
+    seconds["link"] = round(time.perf_counter() - started, 2)
+    with open_store(home) as store:
+        started = time.perf_counter()
+        explained = explain_store(store)
+        seconds["explain"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        register_derived(store)
+        found = signals(duckdb_backend(store)).to_pyarrow()
+        alerts = group_signals(store.db, found)
+        seconds["detect"] = round(time.perf_counter() - started, 2)
+    _write(home / ALERTS, alerts)
+    by_rule = {rule.name: 0 for rule in RULES}
+    for name in alerts.column("rule").to_pylist():
+        by_rule[name] += 1
+    return DetectReport(explained.events, explained.explained, alerts.num_rows, by_rule, seconds)
+
+
+def _write(target: Path, table: pa.Table) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_suffix(".parquet.tmp")
+    pq.write_table(table, scratch)
+    os.replace(scratch, target)
+
+
+def load_alerts(home: Path) -> pa.Table:
+    path = home / ALERTS
+    if not path.exists():
+        raise CustodesError(f"{home}: no alerts yet (run `custodes detect --home {home}`)")
+    return pq.read_table(path)
+
+
+def export_alerts(home: Path, fmt: str) -> str:
+    """The alerts in the contract's columns, as CSV (with a header) or a JSON array."""
+    rows = load_alerts(home).select(list(EXPORT_COLUMNS)).to_pylist()
+    for row in rows:
+        for key in ("first_ts", "last_ts"):
+            row[key] = row[key].strftime("%Y-%m-%dT%H:%M:%SZ")
+    if fmt == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    if fmt != "csv":
+        raise CustodesError(f"unknown format {fmt!r}: csv or json")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
