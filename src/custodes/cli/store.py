@@ -39,6 +39,10 @@ def synth(
     fmt: Annotated[BundleFormat, typer.Option("--format", help="Table file format.")] = (
         BundleFormat.csv
     ),
+    misuse_scale: Annotated[
+        float,
+        typer.Option(help="Misuse rate multiplier: 1.0 is about 1% of the workforce a month."),
+    ] = 1.0,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -61,6 +65,7 @@ def synth(
                 start=first_day,
                 fmt=fmt.value,
                 on_progress=tick,
+                misuse_scale=misuse_scale,
             )
 
     summary = guard(run)

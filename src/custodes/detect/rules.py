@@ -202,11 +202,16 @@ def events(con: BaseBackend) -> ir.Table:
     access = con.table("access_events").select(
         "event_id", "ts", "person_id", "subject_id", "action", "recipient", "query"
     )
-    return access.left_join(
-        con.table("explanations").select("event_id", "explanation"), "event_id"
-    ).select(
+    joined = access.left_join(
+        con.table("explanations").select("event_id", "explanation", "weak_explanation"),
+        "event_id",
+    )
+    explained = joined.explanation.notnull() & (joined.explanation != UNEXPLAINED)
+    return joined.select(
         *access.columns,
-        explained=lambda t: t.explanation.notnull() & (t.explanation != UNEXPLAINED),
+        explained=explained,
+        # Relationship rules need no reason at all: not even a one-off plausible one.
+        unreasoned=~explained & joined.weak_explanation.isnull(),
     )
 
 
@@ -218,17 +223,17 @@ def relationship(con: BaseBackend, ev: ir.Table) -> list[ir.Table]:
     weight = joined.match_weight.round(1).cast("string")
     out = [
         _signals(
-            joined.filter((joined.relation == "self") & ~joined.explained),
+            joined.filter((joined.relation == "self") & joined.unreasoned),
             "self_lookup",
             "linked with match weight " + weight + ": " + _readable(joined.evidence),
         ),
         _signals(
-            joined.filter((joined.relation == "ex_partner") & ~joined.explained),
+            joined.filter((joined.relation == "ex_partner") & joined.unreasoned),
             "ex_partner_lookup",
             "match weight " + weight,
         ),
         _signals(
-            joined.filter(~joined.relation.isin(["self", "ex_partner"]) & ~joined.explained),
+            joined.filter(~joined.relation.isin(["self", "ex_partner"]) & joined.unreasoned),
             "family_lookup",
             joined.relation + " (match weight " + weight + ")",
         ),
@@ -242,7 +247,7 @@ def relationship(con: BaseBackend, ev: ir.Table) -> list[ir.Table]:
         ),
     ]
     neighbours = con.table("neighbours").select("person_id", "subject_id", "kind")
-    near = ev.filter(~ev.explained).join(neighbours, ["person_id", "subject_id"])
+    near = ev.filter(ev.unreasoned).join(neighbours, ["person_id", "subject_id"])
     out.append(
         _signals(
             near.anti_join(links, ["person_id", "subject_id"]),
@@ -256,7 +261,7 @@ def relationship(con: BaseBackend, ev: ir.Table) -> list[ir.Table]:
     colleagues = con.table("colleagues").select(
         "subject_id", employee="person_id", employee_unit="unit_id"
     )
-    work = ev.filter(~ev.explained).join(colleagues, "subject_id")
+    work = ev.filter(ev.unreasoned).join(colleagues, "subject_id")
     work = work.filter(work.employee.isnull() | (work.employee != work.person_id))
     out.append(
         _signals(
@@ -273,7 +278,7 @@ def relationship(con: BaseBackend, ev: ir.Table) -> list[ir.Table]:
 
 def sensitive(con: BaseBackend, ev: ir.Table) -> list[ir.Table]:
     subjects = con.table("subjects").select("subject_id", "flags")
-    joined = ev.filter(~ev.explained).join(subjects, "subject_id")
+    joined = ev.filter(ev.unreasoned).join(subjects, "subject_id")
     flagged = joined.filter(joined.flags.contains("vip") | joined.flags.contains("protected"))
     return [
         _signals(
@@ -367,7 +372,12 @@ def _off_pattern(ev: ir.Table) -> list[ir.Table]:
 def status(con: BaseBackend, ev: ir.Table) -> list[ir.Table]:
     workforce = con.table("workforce").select("person_id", "left")
     known = ev.join(workforce, "person_id")
-    leaver = known.filter(known.left.notnull() & (known.ts.date() > known.left))
+    # After the last shift they could have worked: a night shift begun on the leaving day
+    # ends the next morning.
+    after = (known.ts.date() > known.left + ibis.interval(days=1)) | (
+        (known.ts.date() == known.left + ibis.interval(days=1)) & (known.ts.hour() >= 8)
+    )
+    leaver = known.filter(known.left.notnull() & after)
     unknown = ev.anti_join(workforce, "person_id")
     return [
         _signals(leaver, "leaver_access", leaver.left.cast("string")),

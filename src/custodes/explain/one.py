@@ -88,6 +88,8 @@ def explain_event(store: Store, event_id: str) -> EventExplanation:
         .to_pyarrow()
         .to_pylist()
     )
+    weak = [m for m in found if m["weak"]]
+    found = [m for m in found if not m["weak"]]
     if found:
         best = found[0]
         template = by_name(best["template"])
@@ -106,6 +108,13 @@ def explain_event(store: Store, event_id: str) -> EventExplanation:
             also,
         )
     checked = _why_not(store, event)
+    if weak:
+        template = by_name(weak[0]["template"])
+        checked.insert(
+            0,
+            f"{template.name} would hold through {weak[0]['operation_id']}, but it is "
+            "circumstantial and this was the person's only look at that operation that day",
+        )
     return EventExplanation(
         event,
         UNEXPLAINED,

@@ -29,7 +29,7 @@ from custodes.explain.templates import (
 
 MIN_LOOKS = 2  # looks at an operation's subjects in a day for circumstantial evidence to count
 LONGEST_REACH = max(t.after for t in TEMPLATES) + timedelta(days=1)
-MATCH_COLUMNS = ("event_id", "template", "rank", "operation_id", "role", "via_search")
+MATCH_COLUMNS = ("event_id", "template", "rank", "operation_id", "role", "via_search", "weak")
 
 
 def _seconds(span: timedelta) -> ir.IntervalScalar:
@@ -66,7 +66,9 @@ def events_of_employed(con: BaseBackend, only: Sequence[str] | None = None) -> i
         "query",
     ).join(people, "person_id")
     day = joined.ts.date()
-    employed = (joined.joined <= day) & (joined.left.isnull() | (day <= joined.left))
+    # Employed from the day they joined to the morning after they left (a last night shift).
+    last_morning = (day == joined.left + ibis.interval(days=1)) & (joined.ts.hour() < 8)
+    employed = (joined.joined <= day) & (joined.left.isnull() | (day <= joined.left) | last_morning)
     recipient_ok = ~joined.action.isin(DISCLOSING_ACTIONS) | joined.recipient.isin(KNOWN_RECIPIENTS)
     return joined.filter(employed & recipient_ok).mutate(day=day)
 
@@ -165,18 +167,26 @@ def candidates(con: BaseBackend, looked: ir.Table) -> ir.Table:
 
 
 def _match(expr: ir.Table, template: Template) -> ir.Table:
+    """The explained events of ``template`` as match rows.
+
+    Circumstantial evidence must look like work on that operation: the person came back to it
+    (two or more looks at its subjects that day); paging through records, or fishing with
+    names, touches each one once. A circumstantial path with a single look is kept as a
+    ``weak`` match: it does not explain the event, but it says a plausible reason exists (an
+    officer's one look at a case they worked last week), which detection weighs.
+    """
+    weak: ir.BooleanValue = ibis.literal(False)
     if template.circumstantial:
-        # Circumstantial evidence must look like work on that operation: the person came back
-        # to it (two or more looks at its subjects that day). Paging through records, or
-        # fishing with names, touches each one once.
         expr = expr.filter(expr.specific)
         repeated = (
             expr.group_by(["person_id", "day", "operation_id"])
             .agg(_looks=expr.event_id.nunique())
             .filter(lambda t: t._looks >= MIN_LOOKS)
             .drop("_looks")
+            .mutate(_repeated=ibis.literal(True))
         )
-        expr = expr.semi_join(repeated, ["person_id", "day", "operation_id"])
+        expr = expr.left_join(repeated, ["person_id", "day", "operation_id"])
+        weak = expr._repeated.isnull()
     return expr.select(
         "event_id",
         "operation_id",
@@ -184,6 +194,7 @@ def _match(expr: ir.Table, template: Template) -> ir.Table:
         "via_search",
         template=ibis.literal(template.name),
         rank=ibis.literal(template.rank),
+        weak=weak,
     ).select(*MATCH_COLUMNS)
 
 

@@ -46,7 +46,7 @@ def matches(
     rest = [t for t in templates if t.path in FROM_PAIRS]
     if not rest:
         return found
-    remaining = looked.anti_join(found.select("event_id"), "event_id")
+    remaining = looked.anti_join(found.filter(~found.weak).select("event_id"), "event_id")
     pairs = candidates(con, remaining).cache()
     return ibis.union(found, *(FROM_PAIRS[t.path](con, pairs, t) for t in rest))
 
@@ -54,21 +54,39 @@ def matches(
 def explanations(con: BaseBackend, templates: tuple[Template, ...] = TEMPLATES) -> ir.Table:
     """One row per access event: ``explanation`` (a template's name or ``unexplained``) and,
     when explained, the ``operation_id`` that explains it, the subject's ``role`` there and
-    whether the subject was found through a name search (``via_search``)."""
+    whether the subject was found through a name search (``via_search``). An unexplained event
+    for which a circumstantial path holds once (not repeated) names it in ``weak_explanation``.
+    """
     found = matches(con, templates)
-    order = ibis.row_number().over(
-        group_by=found.event_id, order_by=[found["rank"], found.via_search, found.operation_id]
-    )
-    best = found.mutate(_n=order).filter(lambda t: t._n == 0).drop("_n", "rank")
+    strong = _best(found.filter(~found.weak))
+    weak = _best(found.filter(found.weak)).select("event_id", weak_explanation="template")
     events = con.table("access_events").select("event_id")
-    joined = events.left_join(best, "event_id")
-    return joined.select(
+    joined = events.left_join(strong, "event_id")
+    joined = joined.select(
         "event_id",
         explanation=joined.template.fill_null(UNEXPLAINED),
         operation_id=joined.operation_id,
         role=joined.role,
         via_search=joined.via_search.fill_null(False),
     )
+    joined = joined.left_join(weak, "event_id")
+    return joined.select(
+        "event_id",
+        "explanation",
+        "operation_id",
+        "role",
+        "via_search",
+        weak_explanation=ibis.cases(
+            (joined.explanation == UNEXPLAINED, joined.weak_explanation), else_=ibis.null("str")
+        ),
+    )
+
+
+def _best(found: ir.Table) -> ir.Table:
+    order = ibis.row_number().over(
+        group_by=found.event_id, order_by=[found["rank"], found.via_search, found.operation_id]
+    )
+    return found.mutate(_n=order).filter(lambda t: t._n == 0).drop("_n", "rank", "weak")
 
 
 @dataclass

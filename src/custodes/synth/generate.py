@@ -80,14 +80,23 @@ def generate(
     start: dt.date = DEFAULT_START,
     fmt: Format = "csv",
     on_progress: Progress | None = None,
+    misuse_scale: float = 1.0,
 ) -> SynthSummary:
     """Write a synthetic force bundle of ``workforce`` people over ``days`` days to ``out``.
 
     Tables go to ``out/NAME.csv`` (or ``.parquet``), ground truth to ``out/truth/``. Files of an
     earlier bundle in ``out`` are replaced. ``on_progress(done, total)`` is called after each of
-    the setup steps and after each day written.
+    the setup steps and after each day written. ``misuse_scale`` multiplies the misuse rate
+    (1.0: about 1% of the workforce per month; 0.5 is a realistic base rate); every scenario
+    still happens at least once.
     """
     _check(workforce, days, seed, start, fmt)
+    if (
+        not isinstance(misuse_scale, int | float)
+        or isinstance(misuse_scale, bool)
+        or not (0 < misuse_scale <= 10)
+    ):
+        raise ValueError(f"misuse_scale must be a number in (0, 10]; got {misuse_scale!r}")
     began = time.perf_counter()
     total = SETUP_STEPS + days
 
@@ -99,7 +108,7 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     remove_bundle(out, tuple(t.name for t in TABLES))
     window = Window(start, days)
-    counts = scenario_counts(workforce, days)
+    counts = scenario_counts(workforce, days, misuse_scale)
     force = _build_force(seed, window, workforce, counts, report)
     plan = MisusePlan(seed, force, counts)
     report(4)
@@ -169,6 +178,7 @@ def generate(
             "end": window.date(days - 1).isoformat(),
             "format": fmt,
             "subjects_per_employee": SUBJECTS_PER_EMPLOYEE,
+            "misuse_scale": misuse_scale,
         },
         "rows": rows,
         "events": events,

@@ -47,10 +47,11 @@ _RATE = (1.5, 1.5, 1.0, 1.0, 1.0, 0.8, 0.3, 0.6, 0.4, 0.5, 0.8, 0.2)
 _FAMILY = ("family", "household", "partner", "next_of_kin")
 
 
-def scenario_counts(workforce: int, days: int) -> dict[str, int]:
-    """Instances per scenario: proportional to people x days, at least one of each."""
+def scenario_counts(workforce: int, days: int, scale: float = 1.0) -> dict[str, int]:
+    """Instances per scenario: proportional to people x days (x ``scale``), at least one of
+    each."""
     return {
-        name: max(1, round(rate * workforce / 1000 * days / 30))
+        name: max(1, round(scale * rate * workforce / 1000 * days / 30))
         for name, rate in zip(SCENARIOS, _RATE, strict=True)
     }
 
