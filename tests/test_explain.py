@@ -60,7 +60,7 @@ EVENTS = HEADER + "\n".join(
         # three days after the assignment ended, twice: follow-up (circumstantial evidence
         # counts only when the person comes back to the operation that day)
         "E3,2026-01-08T11:00:00Z,P1,consult,PND,S1,,,,",
-        "E3b,2026-01-08T11:05:00Z,P1,alter,RMS,S1,,,,",
+        "E3b,2026-01-08T11:30:00Z,P1,alter,RMS,S1,,,,",
         # a month later: nothing
         "E4,2026-02-08T11:00:00Z,P1,consult,PND,S1,,,,",
         # a lie: names a real operation that does not involve the subject
@@ -79,7 +79,7 @@ EVENTS = HEADER + "\n".join(
         "E11,2026-01-05T10:21:00Z,P1,search,PNC,,,surname=BROWN,,",
         # covering a CID colleague's crime; and one look at it on another day, alone
         "E12,2026-01-06T10:00:00Z,P5,consult,RMS,S3,,,,",
-        "E12b,2026-01-06T10:10:00Z,P5,alter,RMS,S3,,,,",
+        "E12b,2026-01-06T10:40:00Z,P5,alter,RMS,S3,,,,",
         "E14,2026-01-07T10:00:00Z,P5,consult,RMS,S3,,,,",
         # an unknown account
         "E13,2026-01-05T11:00:00Z,P99,consult,PNC,S1,,,,",

@@ -27,7 +27,12 @@ from custodes.explain.templates import (
     Template,
 )
 
-MIN_LOOKS = 2  # looks at an operation's subjects in a day for circumstantial evidence to count
+# Circumstantial evidence counts when the work on the operation that day is more than one
+# click: two or more looks at its subjects (unit-level work, a call taken), or, for paths that
+# go around a recorded assignment, looks at least RETURN_AFTER apart (one burst of clicks about
+# a random record is one look, however many events it makes).
+MIN_LOOKS = 2
+RETURN_AFTER = timedelta(minutes=15)
 LONGEST_REACH = max(t.after for t in TEMPLATES) + timedelta(days=1)
 MATCH_COLUMNS = ("event_id", "template", "rank", "operation_id", "role", "via_search", "weak")
 
@@ -169,24 +174,26 @@ def candidates(con: BaseBackend, looked: ir.Table) -> ir.Table:
 def _match(expr: ir.Table, template: Template) -> ir.Table:
     """The explained events of ``template`` as match rows.
 
-    Circumstantial evidence must look like work on that operation: the person came back to it
-    (two or more looks at its subjects that day); paging through records, or fishing with
-    names, touches each one once. A circumstantial path with a single look is kept as a
-    ``weak`` match: it does not explain the event, but it says a plausible reason exists (an
+    Circumstantial evidence must look like work on that operation: two or more looks at its
+    subjects that day, or (``comes_back``) looks at least :data:`RETURN_AFTER` apart; paging
+    through records, or fishing with names, touches each one once. A circumstantial path
+    without that is kept as a ``weak`` match: it does not explain the event, but it says a plausible reason exists (an
     officer's one look at a case they worked last week), which detection weighs.
     """
-    weak: ir.BooleanValue = ibis.literal(False)
-    if template.circumstantial:
-        expr = expr.filter(expr.specific)
-        repeated = (
-            expr.group_by(["person_id", "day", "operation_id"])
-            .agg(_looks=expr.event_id.nunique())
-            .filter(lambda t: t._looks >= MIN_LOOKS)
-            .drop("_looks")
-            .mutate(_repeated=ibis.literal(True))
+    weak: ir.BooleanValue = ibis.literal(template.weak_only)
+    if template.circumstantial and not template.weak_only:
+        grouped = expr.group_by(["person_id", "day", "operation_id"]).agg(
+            _looks=expr.event_id.nunique(), _first=expr.ts.min(), _last=expr.ts.max()
         )
+        if template.comes_back:
+            span = grouped._last.epoch_seconds() - grouped._first.epoch_seconds()
+            grouped = grouped.filter(span >= RETURN_AFTER.total_seconds())
+        else:
+            grouped = grouped.filter(grouped._looks >= MIN_LOOKS)
+        repeated = grouped.drop("_looks", "_first", "_last").mutate(_repeated=ibis.literal(True))
         expr = expr.left_join(repeated, ["person_id", "day", "operation_id"])
-        weak = expr._repeated.isnull()
+        # A vague name search's result is whoever the system returned: at most weak.
+        weak = expr._repeated.isnull() | ~expr.specific
     return expr.select(
         "event_id",
         "operation_id",

@@ -52,6 +52,12 @@ class Template:
     # the person came back to the operation that day, and never for a vague name search (a
     # surname, or surname and initial).
     circumstantial: bool = False
+    # The person must come back to the operation that day (looks 15 minutes apart or more), not
+    # just look twice: for paths around someone else's or an ended assignment.
+    comes_back: bool = False
+    # Weak only: never explains an event, only records that a plausible reason exists (which
+    # keeps relationship rules quiet about, say, a neighbour in tonight's incident).
+    weak_only: bool = False
 
     def describe(self) -> str:
         return f"{self.name}: {self.route}"
@@ -126,6 +132,7 @@ TEMPLATES: tuple[Template, ...] = (
         "follow-up on {operation_id} (the subject: {role}) after their assignment ended",
         before=timedelta(hours=1),
         after=timedelta(days=7),
+        comes_back=True,
         circumstantial=True,
     ),
     Template(
@@ -138,6 +145,7 @@ TEMPLATES: tuple[Template, ...] = (
         before=timedelta(hours=1),
         after=timedelta(days=1),
         operation_kinds=("crime",),
+        comes_back=True,
         circumstantial=True,
     ),
     Template(
@@ -152,7 +160,21 @@ TEMPLATES: tuple[Template, ...] = (
         unit_kinds=("response", "neighbourhood", "other"),
         operation_kinds=("incident",),
         recent=timedelta(days=1),
+        comes_back=True,
         circumstantial=True,
+    ),
+    Template(
+        "recent_incident",
+        8,
+        Path.TARGET,
+        "subject -> operation_subjects -> incident opened that day or the day before, and the "
+        "person is in a front-line unit (no attendance recorded by anyone)",
+        "{operation_id}, a recent incident involving the subject ({role})",
+        unit_kinds=("response", "neighbourhood", "other"),
+        operation_kinds=("incident",),
+        recent=timedelta(days=1),
+        circumstantial=True,
+        weak_only=True,
     ),
     Template(
         "briefing",
@@ -164,6 +186,7 @@ TEMPLATES: tuple[Template, ...] = (
         unit_kinds=("response",),
         operation_kinds=("warrant", "intelligence"),
         recent=timedelta(days=16),
+        comes_back=True,
         circumstantial=True,
     ),
 )
