@@ -95,3 +95,83 @@ def test_export_before_detect_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["alerts", "export", "--home", str(tmp_path)])
     assert result.exit_code == 2
     assert "no alerts yet" in result.output
+
+
+def test_a_suppression_silences_matching_alerts_until_it_expires(
+    force: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Allow-listed: recorded in the ledger (who, why, until when); expired: no longer applies."""
+    import shutil
+    from datetime import date
+
+    from custodes.detect.suppressions import add_suppression, list_suppressions
+    from custodes.store import LeafPool, audit, open_store
+
+    home = Path(shutil.copytree(force[0], tmp_path / "home"))
+    target = next(a for a in load_alerts(home).to_pylist() if a["subject_id"] is not None)
+    added = add_suppression(
+        home,
+        rule=target["rule"],
+        person_id=target["person_id"],
+        subject_id=target["subject_id"],
+        reason="known carer of the subject, declared 2026-01-02",
+        author="psd.inspector",
+        expires=date(2026, 1, 31),
+        today=date(2026, 1, 20),
+    )
+    with open_store(home) as store:
+        opening = store.catalog.system_events(added.ledger_leaf, added.ledger_leaf + 1)[0]
+        assert opening.kind == "suppression"
+        assert b"known carer" in (opening.encoding or b"")
+        with LeafPool() as pool:
+            assert audit(store, pool).ok
+    assert [s.suppression_id for s in list_suppressions(home)] == [added.suppression_id]
+
+    silenced = detect_home(home, today=date(2026, 1, 25))
+    raised = {a["alert_id"] for a in load_alerts(home).to_pylist()}
+    assert target["alert_id"] not in raised
+    assert silenced.suppressed == 1
+    assert target["alert_id"] not in export_alerts(home, "csv")
+    everything = load_alerts(home, include_suppressed=True).to_pylist()
+    assert [a["suppressed_by"] for a in everything if a["alert_id"] == target["alert_id"]] == [
+        added.suppression_id
+    ]
+
+    expired = detect_home(home, today=date(2026, 2, 1))
+    assert expired.suppressed == 0
+    assert target["alert_id"] in {a["alert_id"] for a in load_alerts(home).to_pylist()}
+
+
+def test_a_suppression_must_be_accountable(force: tuple[Path, Path]) -> None:
+    from datetime import date
+
+    from custodes.detect.suppressions import add_suppression
+    from custodes.errors import CustodesError
+
+    home, _ = force
+    with pytest.raises(CustodesError, match="never everyone"):
+        add_suppression(home, rule="*", reason="x", author="y", expires=date(2099, 1, 1))
+    with pytest.raises(CustodesError, match="unknown rule"):
+        add_suppression(
+            home, rule="nope", reason="x", author="y", expires=date(2099, 1, 1), person_id="P1"
+        )
+    with pytest.raises(CustodesError, match="already past"):
+        add_suppression(
+            home, rule="*", reason="x", author="y", expires=date(2000, 1, 1), person_id="P1"
+        )
+
+
+def test_suppressions_on_the_command_line(force: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    home = Path(shutil.copytree(force[0], tmp_path / "home"))
+    base = ["suppress", "add", "--home", str(home), "--rule", "neighbour_lookup"]
+    base += ["--person", "P1", "--reason", "lives next door to the station", "--author", "dpo"]
+    bad = runner.invoke(app, [*base, "--expires", "soon"])
+    assert bad.exit_code == 2
+    assert "not a date" in bad.output
+    good = runner.invoke(app, [*base, "--expires", "2099-12-31"])
+    assert good.exit_code == 0, good.output
+    assert "until 2099-12-31" in good.stdout
+    listed = runner.invoke(app, ["suppress", "list", "--home", str(home), "--json"])
+    assert [s["reason"] for s in json.loads(listed.stdout)] == ["lives next door to the station"]

@@ -85,7 +85,10 @@ def evaluate_alerts(home: Path, truth: Path) -> dict[str, Any]:
         raise CustodesError(f"{home}: no alerts yet (run `custodes detect --home {home}`)")
     manifest = json.loads((truth / "manifest.json").read_text())["parameters"]
     db = duckdb.connect()
-    db.execute(f"CREATE VIEW a AS SELECT * FROM read_parquet({literal(alerts.as_posix())})")
+    db.execute(
+        f"CREATE VIEW a AS SELECT * FROM read_parquet({literal(alerts.as_posix())}) "
+        "WHERE suppressed_by IS NULL"
+    )
     db.execute(
         "CREATE VIEW ae AS SELECT alert_id, rule, unnest(string_split(event_ids, ' ')) AS event_id "
         "FROM a"

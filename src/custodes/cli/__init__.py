@@ -21,6 +21,7 @@ app = typer.Typer(
 app.registered_commands += store.app.registered_commands
 app.registered_commands += explain.app.registered_commands
 app.add_typer(explain.alerts_app, name="alerts")
+app.add_typer(explain.suppress_app, name="suppress")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(witness.app, name="witness")
 

@@ -154,7 +154,8 @@ def detect(
         return
     out.print(
         f"{report.events:,} events, {report.explained:,} explained "
-        f"({report.explained / max(1, report.events):.2%}); {report.alerts:,} alerts",
+        f"({report.explained / max(1, report.events):.2%}); {report.alerts:,} alerts"
+        + (f" ({report.suppressed:,} more suppressed)" if report.suppressed else ""),
         highlight=False,
     )
     table = RichTable(title=f"Top {top} alerts")
@@ -190,3 +191,77 @@ def export(
         sys.stdout.write(text)
     else:
         out_file.write_text(text, encoding="utf-8")
+
+
+suppress_app = typer.Typer(
+    help="Allow-list entries (reason, author, expiry), each recorded in the ledger.",
+    no_args_is_help=True,
+)
+
+
+@suppress_app.command("add")
+def suppress_add(
+    home: HomeOption,
+    rule: Annotated[str, typer.Option(help="The rule to silence, or * for any.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the ledger).")],
+    author: Annotated[str, typer.Option(help="Who decided it.")],
+    expires: Annotated[str, typer.Option(help="Last day it applies, YYYY-MM-DD.")],
+    person: Annotated[str | None, typer.Option("--person", help="Only this person.")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="Only this subject.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Silence alerts of a rule for a person and/or subject until an expiry date."""
+    from datetime import date
+
+    from custodes.detect.suppressions import add_suppression
+    from custodes.errors import CustodesError
+
+    def run() -> dict[str, Any]:
+        try:
+            until = date.fromisoformat(expires)
+        except ValueError:
+            raise CustodesError(f"--expires {expires!r} is not a date (YYYY-MM-DD)") from None
+        return add_suppression(
+            home,
+            rule=rule,
+            reason=reason,
+            author=author,
+            expires=until,
+            person_id=person,
+            subject_id=subject,
+        ).to_dict()
+
+    data = guard(run)
+    if as_json:
+        emit_json(data)
+    else:
+        out.print(
+            f"suppression {data['suppression_id']} added (ledger leaf {data['ledger_leaf']}), "
+            f"until {data['expires']}",
+            highlight=False,
+        )
+
+
+@suppress_app.command("list")
+def suppress_list(home: HomeOption, as_json: JsonOption = False) -> None:
+    """Every suppression ever added, expired ones included."""
+    from custodes.detect.suppressions import list_suppressions
+
+    rows = [s.to_dict() for s in guard(lambda: list_suppressions(home))]
+    if as_json:
+        emit_json(rows)
+        return
+    table = RichTable(title="Suppressions")
+    for name in ("id", "rule", "person", "subject", "until", "author", "reason"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(
+            str(r["suppression_id"]),
+            r["rule"],
+            r["person_id"] or "any",
+            r["subject_id"] or "any",
+            r["expires"],
+            r["author"],
+            r["reason"],
+        )
+    out.print(table)

@@ -14,15 +14,18 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from custodes.bundle.validate import literal
 from custodes.detect.alerts import EXPORT_COLUMNS, group_signals
 from custodes.detect.rules import RULES, signals
+from custodes.detect.suppressions import Suppression, active_suppressions
 from custodes.engine import duckdb_backend
 from custodes.errors import CustodesError
 from custodes.explain.run import RESULT as EXPLANATIONS
@@ -47,12 +50,14 @@ class DetectReport:
     alerts: int
     by_rule: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    suppressed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "events": self.events,
             "explained": self.explained,
             "alerts": self.alerts,
+            "suppressed": self.suppressed,
             "by_rule": self.by_rule,
             "seconds": self.seconds,
         }
@@ -69,7 +74,11 @@ def register_derived(store: Store) -> None:
         )
 
 
-def detect_home(home: Path, *, relink: bool = False) -> DetectReport:
+def detect_home(home: Path, *, relink: bool = False, today: date | None = None) -> DetectReport:
+    """Link (when needed), explain and detect over every stored event; keep the alerts.
+
+    Active suppressions (on ``today``, default: the current UTC date) mark the alerts they
+    match; those stay in the store, out of exports."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     if relink or not (home / LINKS / "person_links.parquet").exists():
@@ -83,12 +92,26 @@ def detect_home(home: Path, *, relink: bool = False) -> DetectReport:
         register_derived(store)
         found = signals(duckdb_backend(store)).to_pyarrow()
         alerts = group_signals(store.db, found)
+        alerts = _apply_suppressions(
+            alerts, active_suppressions(store.catalog.db, (today or datetime.now(UTC).date()))
+        )
         seconds["detect"] = round(time.perf_counter() - started, 2)
     _write(home / ALERTS, alerts)
     by_rule = {rule.name: 0 for rule in RULES}
     for name in alerts.column("rule").to_pylist():
         by_rule[name] += 1
-    return DetectReport(explained.events, explained.explained, alerts.num_rows, by_rule, seconds)
+    raised = alerts.column("suppressed_by").null_count
+    return DetectReport(
+        explained.events, explained.explained, raised, by_rule, seconds, alerts.num_rows - raised
+    )
+
+
+def _apply_suppressions(alerts: pa.Table, active: list[Suppression]) -> pa.Table:
+    marks: list[int | None] = []
+    for alert in alerts.select(["rule", "person_id", "subject_id"]).to_pylist():
+        match = next((s for s in active if s.matches(alert)), None)
+        marks.append(match.suppression_id if match else None)
+    return alerts.append_column("suppressed_by", pa.array(marks, pa.int64()))
 
 
 def _write(target: Path, table: pa.Table) -> None:
@@ -98,11 +121,15 @@ def _write(target: Path, table: pa.Table) -> None:
     os.replace(scratch, target)
 
 
-def load_alerts(home: Path) -> pa.Table:
+def load_alerts(home: Path, *, include_suppressed: bool = False) -> pa.Table:
+    """The alerts of the last run, highest score first (suppressed ones only on request)."""
     path = home / ALERTS
     if not path.exists():
         raise CustodesError(f"{home}: no alerts yet (run `custodes detect --home {home}`)")
-    return pq.read_table(path)
+    table = pq.read_table(path)
+    if include_suppressed:
+        return table
+    return table.filter(pc.is_null(table.column("suppressed_by")))
 
 
 def export_alerts(home: Path, fmt: str) -> str:
