@@ -143,12 +143,20 @@ def detect(
         bool, typer.Option("--relink", help="Run record linkage again (new HR or subjects).")
     ] = False,
     top: Annotated[int, typer.Option(help="Show this many alerts, highest score first.")] = 10,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (embedded) or spark (the same logic on PySpark).")
+    ] = "duckdb",
+    spark_master: Annotated[
+        str, typer.Option(help="The Spark master URL, e.g. spark://host:7077.")
+    ] = "local[2]",
     as_json: JsonOption = False,
 ) -> None:
     """Link, explain and detect: alerts with evidence, in HOME/derived/detect/."""
     from custodes.detect import detect_home, load_alerts
 
-    report = guard(lambda: detect_home(home, relink=relink))
+    report = guard(
+        lambda: detect_home(home, relink=relink, engine=engine, spark_master=spark_master)
+    )
     if as_json:
         emit_json(report.to_dict())
         return

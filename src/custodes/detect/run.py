@@ -21,12 +21,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
 
 from custodes.bundle.validate import literal
 from custodes.detect.alerts import EXPORT_COLUMNS, group_signals
 from custodes.detect.rules import RULES, signals
 from custodes.detect.suppressions import Suppression, active_suppressions
-from custodes.engine import duckdb_backend
+from custodes.engine import duckdb_backend, spark_backend, spark_session
 from custodes.errors import CustodesError
 from custodes.explain.run import RESULT as EXPLANATIONS
 from custodes.explain.run import explain_store
@@ -74,23 +75,42 @@ def register_derived(store: Store) -> None:
         )
 
 
-def detect_home(home: Path, *, relink: bool = False, today: date | None = None) -> DetectReport:
+def detect_home(
+    home: Path,
+    *,
+    relink: bool = False,
+    today: date | None = None,
+    engine: str = "duckdb",
+    spark_master: str = "local[2]",
+) -> DetectReport:
     """Link (when needed), explain and detect over every stored event; keep the alerts.
 
-    Active suppressions (on ``today``, default: the current UTC date) mark the alerts they
-    match; those stay in the store, out of exports."""
+    ``engine`` is ``duckdb`` (embedded, the default) or ``spark`` (the same expressions on
+    PySpark, at ``spark_master``). Active suppressions (on ``today``, default: the current UTC
+    date) mark the alerts they match; those stay in the store, out of exports."""
+    if engine not in ("duckdb", "spark"):
+        raise CustodesError(f"unknown engine {engine!r}: duckdb or spark")
+    session = spark_session(spark_master) if engine == "spark" else None
+    try:
+        return _detect(home, relink, today, session)
+    finally:
+        if session is not None:
+            session.stop()
+
+
+def _detect(home: Path, relink: bool, today: date | None, session: Any | None) -> DetectReport:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     if relink or not (home / LINKS / "person_links.parquet").exists():
-        link_home(home)
+        link_home(home, engine="spark" if session is not None else "duckdb", spark=session)
     seconds["link"] = round(time.perf_counter() - started, 2)
     with open_store(home) as store:
+        con = _backend(store, session)
         started = time.perf_counter()
-        explained = explain_store(store)
+        explained = explain_store(store, con)
         seconds["explain"] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
-        register_derived(store)
-        found = signals(duckdb_backend(store)).to_pyarrow()
+        found = signals_table(store, con)
         alerts = group_signals(store.db, found)
         alerts = _apply_suppressions(
             alerts, active_suppressions(store.catalog.db, (today or datetime.now(UTC).date()))
@@ -104,6 +124,27 @@ def detect_home(home: Path, *, relink: bool = False, today: date | None = None) 
     return DetectReport(
         explained.events, explained.explained, raised, by_rule, seconds, alerts.num_rows - raised
     )
+
+
+def _backend(store: Store, session: Any | None) -> BaseBackend:
+    if session is None:
+        return duckdb_backend(store)
+    derived = {
+        name: store.home / relative
+        for name, relative in DERIVED_VIEWS.items()
+        if name != "explanations"
+    }
+    return spark_backend(store, session, derived)
+
+
+def signals_table(store: Store, con: BaseBackend) -> pa.Table:
+    """Every signal, from the kept explanations and linkage, computed by ``con``'s engine."""
+    if con.name == "duckdb":
+        register_derived(store)
+    else:
+        explained = store.home / EXPLANATIONS
+        con.read_parquet(str(explained), table_name="explanations")
+    return signals(con).to_pyarrow()
 
 
 def _apply_suppressions(alerts: pa.Table, active: list[Suppression]) -> pa.Table:

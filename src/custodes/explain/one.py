@@ -84,7 +84,7 @@ def explain_event(store: Store, event_id: str) -> EventExplanation:
     found = (
         matches(con, only=same_day)
         .filter(lambda t: t.event_id == event_id)
-        .order_by(["rank", "via_search", "operation_id"])
+        .order_by(["rank", "via_search", "operation_id", "role"])
         .to_pyarrow()
         .to_pylist()
     )

@@ -200,7 +200,7 @@ def _match(expr: ir.Table, template: Template) -> ir.Table:
         "role",
         "via_search",
         template=ibis.literal(template.name),
-        rank=ibis.literal(template.rank),
+        rank=ibis.literal(template.rank, type="int32"),
         weak=weak,
     ).select(*MATCH_COLUMNS)
 

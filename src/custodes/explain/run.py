@@ -84,7 +84,8 @@ def explanations(con: BaseBackend, templates: tuple[Template, ...] = TEMPLATES) 
 
 def _best(found: ir.Table) -> ir.Table:
     order = ibis.row_number().over(
-        group_by=found.event_id, order_by=[found["rank"], found.via_search, found.operation_id]
+        group_by=found.event_id,
+        order_by=[found["rank"], found.via_search, found.operation_id, found.role],
     )
     return found.mutate(_n=order).filter(lambda t: t._n == 0).drop("_n", "rank", "weak")
 
@@ -111,10 +112,11 @@ class ExplainReport:
         }
 
 
-def explain_store(store: Store) -> ExplainReport:
-    """Explain every stored event with the embedded engine; keep the result; count it."""
-    con = duckdb_backend(store)
-    result = explanations(con).to_pyarrow()
+def explain_store(store: Store, con: BaseBackend | None = None) -> ExplainReport:
+    """Explain every stored event (with ``con``, the embedded engine by default); keep the
+    result; count it."""
+    con = con or duckdb_backend(store)
+    result = explanations(con).to_pyarrow().sort_by("event_id")
     target = store.home / RESULT
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_suffix(".parquet.tmp")

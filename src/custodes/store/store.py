@@ -185,6 +185,10 @@ class Store:
             return f"SELECT {cols} WHERE false"
         return f"SELECT * FROM read_parquet({_listing(files)}, union_by_name = true)"
 
+    def table_files(self, name: str) -> list[Path]:
+        """The Parquet files of a table's committed batches (what another engine reads)."""
+        return self._files(name)
+
     def _files(self, name: str) -> list[Path]:
         """The files of committed batches under ``store/<name>``: the catalog, not the
         directory, says what is stored, so a reader never sees half a batch."""
