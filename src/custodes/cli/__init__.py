@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from custodes.cli import explain, ledger, store, witness
+from custodes.cli import detect, explain, ledger, store, witness
 
 app = typer.Typer(
     name="custodes",
@@ -20,8 +20,9 @@ app = typer.Typer(
 )
 app.registered_commands += store.app.registered_commands
 app.registered_commands += explain.app.registered_commands
-app.add_typer(explain.alerts_app, name="alerts")
-app.add_typer(explain.suppress_app, name="suppress")
+app.registered_commands += detect.app.registered_commands
+app.add_typer(detect.alerts_app, name="alerts")
+app.add_typer(detect.suppress_app, name="suppress")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(witness.app, name="witness")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from custodes.detect.rules import by_name
+from custodes.detect.rules import RULES, by_name
 
 EXPORT_COLUMNS = (
     "alert_id",
@@ -53,7 +53,7 @@ def group_signals(db: Any, signals: pa.Table) -> pa.Table:
                    min(detail) AS detail
             FROM s GROUP BY ALL ORDER BY rule, person_id, subject_id, alert_day
             """,
-            {"per_subject": _per_subject_rules()},
+            {"per_subject": [r.name for r in RULES if r.per_subject]},
         ).fetchall()
     finally:
         db.unregister("_signals")
@@ -76,12 +76,6 @@ def group_signals(db: Any, signals: pa.Table) -> pa.Table:
         ]
     )
     return pa.Table.from_pylist(alerts, schema=schema)
-
-
-def _per_subject_rules() -> list[str]:
-    from custodes.detect.rules import RULES
-
-    return [r.name for r in RULES if r.per_subject]
 
 
 def _alert(

@@ -102,32 +102,14 @@ def add_suppression(
                 "expires": expires.isoformat(),
             },
         )
+        fields = (rule, person_id, subject_id, reason, author, created, expires.isoformat())
         cursor = db.execute(
             "INSERT INTO suppressions(rule, person_id, subject_id, reason, author, created_at, "
             "expires, ledger_leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rule,
-                person_id,
-                subject_id,
-                reason,
-                author,
-                created,
-                expires.isoformat(),
-                event.leaf_index,
-            ),
+            (*fields, event.leaf_index),
         )
         assert cursor.lastrowid is not None
-        return Suppression(
-            cursor.lastrowid,
-            rule,
-            person_id,
-            subject_id,
-            reason,
-            author,
-            created,
-            expires.isoformat(),
-            event.leaf_index,
-        )
+        return Suppression(cursor.lastrowid, *fields, event.leaf_index)
 
 
 def list_suppressions(home: Path) -> list[Suppression]:

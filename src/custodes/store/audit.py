@@ -35,7 +35,7 @@ from custodes.store.leaves import (
     Leaves,
     event_leaves,
 )
-from custodes.store.store import Store
+from custodes.store.store import Store, parquet_listing
 
 MAX_FINDINGS = 50
 NODE_CHUNK = 1 << 18
@@ -194,9 +194,8 @@ def _check_span(
 
 def _rows_outside(store: Store, files: list[str], span: EventSpan) -> int:
     """Rows of the batch's files that are not among its records (readers see every row)."""
-    listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
     row = store.db.execute(
-        f"SELECT count(*) FROM read_parquet({listing}, hive_partitioning = false) "
+        f"SELECT count(*) FROM read_parquet({parquet_listing(files)}, hive_partitioning = false) "
         f"WHERE _rec IS NULL OR _rec NOT BETWEEN {span.first_record} AND {span.last_record}"
     ).fetchone()
     return int(row[0]) if row else 0

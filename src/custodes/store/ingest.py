@@ -42,7 +42,7 @@ from custodes.ledger.receipt import SALT_SIZE
 from custodes.store.catalog import Counts, LeafSpan, SystemEvent
 from custodes.store.leaves import LeafPool
 from custodes.store.ledger import new_system_event, system_leaf
-from custodes.store.store import Store, writer
+from custodes.store.store import Store, parquet_listing, writer
 
 DEFAULT_BATCH_ROWS = 2_000_000
 
@@ -264,8 +264,7 @@ class _Batch:
 
     def _source(self) -> None:
         if self.files:
-            listing = "[" + ", ".join(literal(p.as_posix()) for p in self.files) + "]"
-            sql = f"SELECT * FROM read_parquet({listing}, hive_partitioning = false, union_by_name = true)"
+            sql = f"SELECT * FROM read_parquet({parquet_listing(self.files)}, hive_partitioning = false, union_by_name = true)"
         else:
             sql = (
                 "SELECT NULL::BIGINT AS _rec, NULL::VARCHAR AS _problem_column, "

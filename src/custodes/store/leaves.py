@@ -35,9 +35,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from custodes.bundle.validate import literal
 from custodes.ledger.receipt import TAG
 from custodes.store.encoding import encoding_sql
+from custodes.store.store import parquet_listing
 
 T = TypeVar("T")
 HASH = 32
@@ -90,12 +90,11 @@ def event_leaves(files: Sequence[str], first_rec: int, last_rec: int) -> Leaves:
     """The leaves of the events with ``first_rec <= _rec <= last_rec`` stored in ``files``."""
     if not files:
         return Leaves.concat([])
-    listing = "[" + ", ".join(literal(f) for f in files) + "]"
     reader = (
         _db()
         .execute(
             f"SELECT _rec, _salt, encode({encoding_sql()}) AS _encoding "
-            f"FROM read_parquet({listing}, hive_partitioning = false, union_by_name = true) "
+            f"FROM read_parquet({parquet_listing(files)}, hive_partitioning = false, union_by_name = true) "
             f"WHERE _rec BETWEEN {int(first_rec)} AND {int(last_rec)}"
         )
         .to_arrow_reader(65_536)

@@ -31,7 +31,7 @@ from custodes.ledger import (
 from custodes.ledger.receipt import SALT_SIZE
 from custodes.store.catalog import EventSpan, IssuedCheckpoint, SystemEvent
 from custodes.store.encoding import encode_record, encoding_sql
-from custodes.store.store import Store
+from custodes.store.store import Store, parquet_listing
 
 
 def timestamp() -> str:
@@ -83,7 +83,7 @@ def locate_event(store: Store, event_id: str) -> EventLocation:
     files = [f for span in spans.values() for f in span.files]
     if not files:
         raise StoreError(f"no access event {event_id!r} is stored")
-    listing = "[" + ", ".join(_literal((store.data_dir / f).as_posix()) for f in files) + "]"
+    listing = parquet_listing([store.data_dir / f for f in files])
     source = f"read_parquet({listing}, hive_partitioning = true, union_by_name = true, filename = true, hive_types = {{'_batch': BIGINT, 'month': VARCHAR}})"
     row = store.db.execute(
         f"SELECT _batch, _rec, filename, _salt IS NULL FROM {source} WHERE event_id = ?",
@@ -104,12 +104,8 @@ def locate_event(store: Store, event_id: str) -> EventLocation:
 
 
 def _span_source(store: Store, span: EventSpan) -> str:
-    listing = "[" + ", ".join(_literal((store.data_dir / f).as_posix()) for f in span.files) + "]"
+    listing = parquet_listing([store.data_dir / f for f in span.files])
     return f"read_parquet({listing}, hive_partitioning = false, union_by_name = true)"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def event_opening(store: Store, location: EventLocation) -> tuple[bytes, bytes]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -174,7 +174,7 @@ class Store:
         )
         return (
             "SELECT * EXCLUDE (_problem_column, _problem, _raw, _nl) "
-            f"FROM read_parquet({_listing(files)}, hive_partitioning = true, "
+            f"FROM read_parquet({parquet_listing(files)}, hive_partitioning = true, "
             f"union_by_name = true, hive_types = {types})"
         )
 
@@ -183,7 +183,7 @@ class Store:
         if not files:
             cols = ", ".join(f"NULL::{kind} AS {name}" for name, kind in QUARANTINE_COLUMNS)
             return f"SELECT {cols} WHERE false"
-        return f"SELECT * FROM read_parquet({_listing(files)}, union_by_name = true)"
+        return f"SELECT * FROM read_parquet({parquet_listing(files)}, union_by_name = true)"
 
     def table_files(self, name: str) -> list[Path]:
         """The Parquet files of a table's committed batches (what another engine reads)."""
@@ -307,8 +307,9 @@ def connect_duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
     return db
 
 
-def _listing(files: list[Path]) -> str:
-    return "[" + ", ".join(literal(path.as_posix()) for path in files) + "]"
+def parquet_listing(files: Sequence[Path | str]) -> str:
+    """A DuckDB list literal of file paths, for ``read_parquet``."""
+    return "[" + ", ".join(literal(Path(path).as_posix()) for path in files) + "]"
 
 
 def open_store(home: Path) -> Store:
