@@ -185,6 +185,36 @@ def test_the_system_records_its_own_actions(make_bundle: BundleFactory, home: Pa
     assert _audit(home) == (True, "None")
 
 
+def test_other_processes_append_their_actions_after_waiting_for_a_writer(
+    make_bundle: BundleFactory, home: Path
+) -> None:
+    """The web application and case commands record case steps and reads beside ingests: an
+    action waits for a running writer instead of failing, and lands after its leaves."""
+    import threading
+
+    from custodes.store.ledger import record_actions
+
+    ingest(make_bundle(access_events=EVENTS), home)
+    size = _size(home)
+    landed: list[int] = []
+    with writer(home) as store:
+        late = threading.Thread(
+            target=lambda: landed.extend(
+                e.leaf_index
+                for e in record_actions(home, [("investigator_read", {"user": "ann"})] * 2)
+            )
+        )
+        late.start()
+        late.join(0.3)
+        assert late.is_alive(), "the action must wait while the writer holds the store"
+        record(store, "report_generated", {"report": "r1"})
+    late.join(10)
+    assert landed == [size + 1, size + 2]
+    assert _audit(home) == (True, "None")
+    with pytest.raises(StoreError, match="another Custodes process"), writer(home):
+        record_actions(home, [("investigator_read", {"user": "ann"})], wait=0.05)
+
+
 def test_a_crash_after_appending_leaves_is_rolled_back(
     make_bundle: BundleFactory, home: Path
 ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from custodes.cli import detect, explain, ledger, store, witness
+from custodes.cli import cases, cases_import, detect, explain, ledger, report, store, web, witness
 
 app = typer.Typer(
     name="custodes",
@@ -25,6 +25,11 @@ app.add_typer(detect.alerts_app, name="alerts")
 app.add_typer(detect.suppress_app, name="suppress")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(witness.app, name="witness")
+app.registered_commands += web.app.registered_commands
+app.add_typer(web.users_app, name="users")
+cases.app.registered_commands += cases_import.app.registered_commands
+app.add_typer(cases.app, name="cases")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

@@ -290,8 +290,13 @@ class Catalog:
         db.execute("UPDATE ledger SET size = ? WHERE id = 1", (record.leaf_index + 1,))
 
     def add_system_event(self, record: SystemEvent) -> None:
+        self.add_system_events([record])
+
+    def add_system_events(self, records: list[SystemEvent]) -> None:
+        """Commit system events (whose leaves are already synced) in one transaction."""
         with self.transaction() as db:
-            self._add_system_event(db, record)
+            for record in records:
+                self._add_system_event(db, record)
 
     def system_events(self, first: int = 0, end: int | None = None) -> list[SystemEvent]:
         rows = self.db.execute(

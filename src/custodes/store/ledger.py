@@ -15,9 +15,10 @@ at the committed size.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from custodes.errors import StoreError
 from custodes.ledger import (
@@ -31,7 +32,7 @@ from custodes.ledger import (
 from custodes.ledger.receipt import SALT_SIZE
 from custodes.store.catalog import EventSpan, IssuedCheckpoint, SystemEvent
 from custodes.store.encoding import encode_record, encoding_sql
-from custodes.store.store import Store, parquet_listing
+from custodes.store.store import Store, appender, parquet_listing
 
 
 def timestamp() -> str:
@@ -62,6 +63,22 @@ def record(store: Store, kind: str, fields: Mapping[str, str | int | None]) -> S
     store.tree.sync()
     store.catalog.add_system_event(event)
     return event
+
+
+def record_actions(
+    home: Path, actions: Sequence[tuple[str, Mapping[str, str | int | None]]], *, wait: float = 60.0
+) -> list[SystemEvent]:
+    """Append actions of the system (a case step, an investigator's read) to the ledger of the
+    store under ``home``, from a process that is not ingesting (the web application, the case
+    commands): all leaves synced, then committed together. Waits for a running writer."""
+    with appender(home, wait=wait) as store:
+        events: list[SystemEvent] = []
+        for kind, fields in actions:
+            events.append(new_system_event(store.tree.size + len(events), kind, fields))
+        store.tree.append([system_leaf(e) for e in events], start=store.tree.size)
+        store.tree.sync()
+        store.catalog.add_system_events(events)
+        return events
 
 
 # where an event is --------------------------------------------------------------------------

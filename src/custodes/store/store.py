@@ -28,6 +28,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -321,17 +322,48 @@ def open_store(home: Path) -> Store:
 def writer(home: Path) -> Iterator[Store]:
     """Open (creating if needed) the store for writing: exclusive lock, then crash recovery."""
     home.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(home, wait=0.0):
+        store = Store(home, create=True)
+        try:
+            store.recover()
+            yield store
+        finally:
+            store.close()
+
+
+@contextmanager
+def appender(home: Path, *, wait: float = 60.0) -> Iterator[Store]:
+    """Open an existing store to append the system's own actions to its ledger (case steps,
+    investigator reads), waiting up to ``wait`` seconds for a running writer to finish.
+
+    Only the tree is recovered (uncommitted leaves cut back, the last checkpoint checked):
+    that is all appending a system event needs, and it keeps a web request fast. An unfinished
+    ingest's files are left for the next ingest to clear; readers never see them.
+    """
+    with _writer_lock(home, wait=wait):
+        store = Store(home, create=False)
+        try:
+            store._recover_tree()
+            yield store
+        finally:
+            store.close()
+
+
+@contextmanager
+def _writer_lock(home: Path, *, wait: float) -> Iterator[None]:
     lock = (home / ".lock").open("a+")
+    deadline = time.monotonic() + wait
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise StoreError(f"{home}: another Custodes process is writing to this store") from None
-    store = Store(home, create=True)
-    try:
-        store.recover()
-        yield store
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"{home}: another Custodes process is writing to this store"
+                    ) from None
+                time.sleep(0.01)
+        yield
     finally:
-        store.close()
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
+        lock.close()  # closing the file releases the lock
