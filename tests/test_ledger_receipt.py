@@ -141,3 +141,58 @@ def test_verify_proof_on_the_command_line(tmp_path: Path) -> None:
     broken = runner.invoke(app, ["ledger", "verify-proof", str(garbage), "--vkey", vkey])
     assert broken.exit_code == 2
     assert "missing" in broken.output
+
+
+def _receipt_set(tmp_path: Path) -> dict[str, object]:
+    items = []
+    for index in (2, 6):
+        receipt = _receipt(tmp_path / str(index), index)
+        items.append(
+            {
+                "label": f"event E{index}",
+                "content": json.loads(receipt.encoding),
+                "receipt": receipt.to_json(),
+            }
+        )
+    return {"format": "custodes/evidence/v1", "case": {"reference": "PSD-1"}, "receipts": items}
+
+
+def test_an_evidence_pack_verifies_every_receipt_and_what_it_shows(tmp_path: Path) -> None:
+    from custodes.ledger import is_receipt_set, verify_receipt_set
+
+    document = json.loads(json.dumps(_receipt_set(tmp_path)))
+    assert is_receipt_set(document) and not is_receipt_set(_receipt(tmp_path / "one").to_json())
+    verified = verify_receipt_set(document, [LOG.verifier()])
+    assert [v.event["event_id"] for v in verified] == ["E2", "E6"]
+
+
+def test_editing_what_an_evidence_pack_shows_is_caught(tmp_path: Path) -> None:
+    from custodes.ledger import verify_receipt_set
+
+    document = _receipt_set(tmp_path)
+    items = document["receipts"]
+    assert isinstance(items, list)
+    items[1]["content"]["subject_id"] = "S-someone-else"
+    with pytest.raises(ProofError, match="event E6: the content shown is not what"):
+        verify_receipt_set(document, [LOG.verifier()])
+    with pytest.raises(LedgerFormatError, match="empty"):
+        verify_receipt_set({"receipts": []}, [LOG.verifier()])
+    with pytest.raises(LedgerFormatError, match="item 1 needs exactly"):
+        verify_receipt_set({"receipts": [{"label": "x"}]}, [LOG.verifier()])
+    with pytest.raises(SignatureError):
+        verify_receipt_set(
+            _receipt_set(tmp_path / "again"), [generate_signer("x.example/o").verifier()]
+        )
+
+
+def test_verify_proof_checks_a_whole_pack_from_the_command_line(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.json"
+    pack.write_text(json.dumps(_receipt_set(tmp_path)))
+    runner = CliRunner()
+    good = runner.invoke(app, ["ledger", "verify-proof", str(pack), "--vkey", LOG.verifier().vkey])
+    assert good.exit_code == 0 and "verified: all 2 receipts" in good.output
+    document = _receipt_set(tmp_path / "b")
+    document["receipts"][0]["content"]["purpose"] = "edited"  # type: ignore[index]
+    pack.write_text(json.dumps(document))
+    bad = runner.invoke(app, ["ledger", "verify-proof", str(pack), "--vkey", LOG.verifier().vkey])
+    assert bad.exit_code == 1 and "content shown is not what the receipt proves" in bad.output

@@ -123,6 +123,26 @@ def test_a_receipt_verifies_with_nothing_but_the_log_key(
     assert receipt.to_json()["leafIdx"] == verified.leaf_index
 
 
+def test_receipts_for_many_events_are_those_for_each_one(
+    make_bundle: BundleFactory, home: Path, signer: Signer
+) -> None:
+    from custodes.store.ledger import receipts_for_events
+
+    ingest(make_bundle(workforce=WORKFORCE, access_events=EVENTS), home)
+    ingest(make_bundle(access_events=MORE_EVENTS), home)
+    erase_event(home, "E4", reason="court order", erased_by="dpo")
+    with open_store(home) as store:
+        issue_checkpoint(store, signer)
+        many = receipts_for_events(store, ["E5", "E1", "E3", "E1"])
+        assert sorted(many) == ["E1", "E3", "E5"]
+        for event_id, receipt in many.items():
+            assert receipt.to_json() == receipt_for_event(store, event_id).to_json()
+        with pytest.raises(StoreError, match="'E4' was lawfully erased"):
+            receipts_for_events(store, ["E1", "E4"])
+        with pytest.raises(StoreError, match="no access event 'E9'"):
+            receipts_for_events(store, ["E9"])
+
+
 def test_a_system_event_has_a_receipt_too(
     make_bundle: BundleFactory, home: Path, signer: Signer
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
@@ -29,9 +30,11 @@ from custodes.ledger import (
     Signer,
     Verifier,
     generate_signer,
+    is_receipt_set,
     parse_signer_key,
     parse_vkey,
     verify_receipt,
+    verify_receipt_set,
 )
 from custodes.store import ledger as store_ledger
 from custodes.store import open_store
@@ -79,7 +82,11 @@ def keygen(
 @app.command("verify-proof")
 def verify_proof(
     receipt_file: Annotated[
-        Path, typer.Argument(help="A receipt (JSON) for one event; - for stdin.")
+        Path,
+        typer.Argument(
+            help="A receipt (JSON) for one event, or a document of receipts such as a case's "
+            "evidence pack; - for stdin."
+        ),
     ],
     vkey: Annotated[
         str,
@@ -89,37 +96,59 @@ def verify_proof(
         bool, typer.Option("--json", help="Print machine-readable JSON only.")
     ] = False,
 ) -> None:
-    """Check a receipt offline with nothing but the log's verifier key.
+    """Check a receipt, or every receipt of an evidence pack, offline with nothing but the
+    log's verifier key.
 
-    Exit status 0: the event is in the signed log; 1: a check failed (the line says which);
+    Exit status 0: the events are in the signed log; 1: a check failed (the line says which);
     2: the file is not a receipt or the key is malformed.
     """
 
-    def load() -> tuple[Receipt, Verifier]:
+    def load() -> tuple[object, Verifier]:
         text = sys.stdin.read() if str(receipt_file) == "-" else _read(receipt_file)
         key_text = _read(Path(vkey)).strip() if Path(vkey).is_file() else vkey.strip()
-        return Receipt.from_json(text), parse_vkey(key_text)
+        verifier = parse_vkey(key_text)
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise LedgerFormatError("the receipt is not valid JSON") from None
+        return (document if is_receipt_set(document) else Receipt.from_json(document)), verifier
 
-    receipt, verifier = guard(load)
+    document, verifier = guard(load)
     try:
-        verified = verify_receipt(receipt, [verifier])
+        if isinstance(document, Receipt):
+            verified = [verify_receipt(document, [verifier])]
+        else:
+            verified = verify_receipt_set(document, [verifier])
     except (ProofError, SignatureError, LedgerFormatError) as failure:
         err.print(f"[bold red]does not verify:[/] {failure}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if as_json:
-        emit_json(
+        entries = [
             {
-                "verified": True,
-                "log": verified.checkpoint.origin,
-                "leafIdx": verified.leaf_index,
-                "treeSize": verified.checkpoint.size,
-                "event": verified.event,
+                "log": v.checkpoint.origin,
+                "leafIdx": v.leaf_index,
+                "treeSize": v.checkpoint.size,
+                "event": v.event,
             }
+            for v in verified
+        ]
+        emit_json(
+            {"verified": True, **entries[0]}
+            if isinstance(document, Receipt)
+            else {"verified": True, "receipts": entries}
+        )
+    elif len(verified) == 1 and isinstance(document, Receipt):
+        first = verified[0]
+        out.print(
+            f"verified: entry {first.leaf_index} of {first.checkpoint.origin} "
+            f"(checkpoint of {first.checkpoint.size} entries)",
+            highlight=False,
         )
     else:
+        sizes = sorted({v.checkpoint.size for v in verified})
         out.print(
-            f"verified: entry {verified.leaf_index} of {verified.checkpoint.origin} "
-            f"(checkpoint of {verified.checkpoint.size} entries)",
+            f"verified: all {len(verified)} receipts, entries of {verified[0].checkpoint.origin} "
+            f"(checkpoint of {', '.join(f'{s:,}' for s in sizes)} entries)",
             highlight=False,
         )
 

@@ -50,7 +50,9 @@ from custodes.ledger.receipt import (
     VerifiedReceipt,
     commitment,
     event_leaf,
+    is_receipt_set,
     verify_receipt,
+    verify_receipt_set,
 )
 from custodes.ledger.tree import MerkleTree
 
@@ -81,6 +83,7 @@ __all__ = [
     "event_leaf",
     "generate_signer",
     "inclusion_path",
+    "is_receipt_set",
     "leaf_hash",
     "merkle_root",
     "node_hash",
@@ -94,4 +97,5 @@ __all__ = [
     "verify_consistency",
     "verify_inclusion",
     "verify_receipt",
+    "verify_receipt_set",
 ]

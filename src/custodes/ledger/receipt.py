@@ -25,7 +25,7 @@ from typing import Any
 
 from custodes.ledger._codec import b64decode, b64encode
 from custodes.ledger.checkpoint import Checkpoint, open_checkpoint
-from custodes.ledger.errors import LedgerFormatError, ProofError
+from custodes.ledger.errors import LedgerError, LedgerFormatError, ProofError
 from custodes.ledger.merkle import leaf_hash
 from custodes.ledger.note import Verifier
 from custodes.ledger.proof import InclusionProof
@@ -137,3 +137,41 @@ def verify_receipt(receipt: Receipt, verifiers: Iterable[Verifier]) -> VerifiedR
     except ValueError:
         raise ProofError("the opened encoding is not JSON") from None
     return VerifiedReceipt(event, proof.leaf_index, checkpoint)
+
+
+# many receipts in one document (an evidence pack) ------------------------------------------------
+
+
+def is_receipt_set(value: object) -> bool:
+    """Whether a decoded JSON document carries a list of receipts (``"receipts": [...]``)
+    rather than being one receipt."""
+    return isinstance(value, dict) and "receipts" in value and "leafIdx" not in value
+
+
+def verify_receipt_set(value: object, verifiers: Iterable[Verifier]) -> list[VerifiedReceipt]:
+    """Check every receipt of a document such as an evidence pack, offline.
+
+    The document is a JSON object with ``receipts``: a list of items, each with a ``label``,
+    the ``content`` a reader sees and the ``receipt`` proving it. Every receipt must verify
+    (:func:`verify_receipt`), and every item's content must be exactly what its receipt opens,
+    so the readable part of the document cannot be edited without failing here. Raises on the
+    first failure, naming the item.
+    """
+    keys = list(verifiers)
+    if not isinstance(value, dict) or not isinstance(value.get("receipts"), list):
+        raise LedgerFormatError("the document has no list of receipts")
+    if not value["receipts"]:
+        raise LedgerFormatError("the document's list of receipts is empty")
+    verified = []
+    for number, item in enumerate(value["receipts"], start=1):
+        if not isinstance(item, dict) or set(item) != {"label", "content", "receipt"}:
+            raise LedgerFormatError(f"item {number} needs exactly label, content and receipt")
+        label = str(item["label"])
+        try:
+            checked = verify_receipt(Receipt.from_json(item["receipt"]), keys)
+        except LedgerError as failure:
+            raise type(failure)(f"{label}: {failure}") from None
+        if checked.event != item["content"]:
+            raise ProofError(f"{label}: the content shown is not what the receipt proves")
+        verified.append(checked)
+    return verified

@@ -196,6 +196,51 @@ def receipt_for_event(store: Store, event_id: str) -> Receipt:
     return receipt_for_leaf(store, location.leaf_index, salt, encoding)
 
 
+def receipts_for_events(store: Store, event_ids: Sequence[str]) -> dict[str, Receipt]:
+    """Receipts for many stored access events at once (an evidence pack cites dozens): one
+    scan to find them, one query per batch holding any, all under the newest checkpoint.
+    Raises if an event is not stored or was erased."""
+    wanted = sorted(set(event_ids))
+    if not wanted:
+        return {}
+    spans = store.catalog.event_spans()
+    files = [store.data_dir / f for span in spans for f in span.files]
+    if not files:
+        raise StoreError(f"no access event {wanted[0]!r} is stored")
+    source = f"read_parquet({parquet_listing(files)}, hive_partitioning = true, union_by_name = true, hive_types = {{'_batch': BIGINT, 'month': VARCHAR}})"
+    store.db.execute("CREATE OR REPLACE TEMP TABLE _wanted(event_id VARCHAR)")
+    store.db.executemany("INSERT INTO _wanted VALUES (?)", [[e] for e in wanted])
+    found = store.db.execute(
+        f"SELECT DISTINCT _batch FROM {source} WHERE event_id IN (SELECT event_id FROM _wanted)"
+    ).fetchall()
+    openings: dict[str, tuple[int, bytes | None, bytes]] = {}
+    for span in (s for s in spans if s.batch_id in {int(b) for (b,) in found}):
+        rows = store.db.execute(
+            f"""SELECT event_id, position, _salt, encoding FROM (
+                    SELECT event_id, row_number() OVER (ORDER BY _rec) - 1 AS position, _salt,
+                           encode({encoding_sql()}) AS encoding
+                    FROM {_span_source(store, span)})
+                WHERE event_id IN (SELECT event_id FROM _wanted)"""
+        ).fetchall()
+        for event_id, position, salt, encoding in rows:
+            openings[str(event_id)] = (
+                span.leaf_first + int(position),
+                None if salt is None else bytes(salt),
+                bytes(encoding),
+            )
+    receipts = {}
+    for event_id in wanted:
+        if event_id not in openings:
+            raise StoreError(f"no access event {event_id!r} is stored")
+        leaf_index, salt, encoding = openings[event_id]
+        if salt is None:
+            raise StoreError(
+                f"access event {event_id!r} was lawfully erased; only its leaf remains"
+            )
+        receipts[event_id] = receipt_for_leaf(store, leaf_index, salt, encoding)
+    return receipts
+
+
 def receipt_for_system_event(store: Store, leaf_index: int) -> Receipt:
     found = store.catalog.system_events(leaf_index, leaf_index + 1)
     if not found:
