@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from custodes.cli import cases, cases_import, detect, explain, ledger, report, store, web, witness
+from custodes.cli import (
+    cases,
+    cases_import,
+    detect,
+    explain,
+    ledger,
+    report,
+    store,
+    subject,
+    web,
+    witness,
+)
 
 app = typer.Typer(
     name="custodes",
@@ -30,6 +41,7 @@ app.add_typer(web.users_app, name="users")
 cases.app.registered_commands += cases_import.app.registered_commands
 app.add_typer(cases.app, name="cases")
 app.add_typer(report.app, name="report")
+app.add_typer(subject.app, name="subject")
 
 
 def main() -> None:

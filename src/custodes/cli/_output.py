@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -34,6 +34,13 @@ def guard(action: Callable[[], T]) -> T:
         for line in str(error).splitlines() or ["error"]:
             err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def refuse(message: str) -> NoReturn:
+    """A mistake found by the command itself (a bad combination of options): one line on
+    stderr, exit status 2."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 @contextmanager

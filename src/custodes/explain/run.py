@@ -51,16 +51,24 @@ def matches(
     return ibis.union(found, *(FROM_PAIRS[t.path](con, pairs, t) for t in rest))
 
 
-def explanations(con: BaseBackend, templates: tuple[Template, ...] = TEMPLATES) -> ir.Table:
-    """One row per access event: ``explanation`` (a template's name or ``unexplained``) and,
+def explanations(
+    con: BaseBackend,
+    templates: tuple[Template, ...] = TEMPLATES,
+    only: Sequence[str] | None = None,
+) -> ir.Table:
+    """One row per access event (``only``: per event of these ids, which must include each
+    one's same-day context: the person's other events that day, since circumstantial templates
+    count repeated looks): ``explanation`` (a template's name or ``unexplained``) and,
     when explained, the ``operation_id`` that explains it, the subject's ``role`` there and
     whether the subject was found through a name search (``via_search``). An unexplained event
     for which a circumstantial path holds once (not repeated) names it in ``weak_explanation``.
     """
-    found = matches(con, templates)
+    found = matches(con, templates, only)
     strong = _best(found.filter(~found.weak))
     weak = _best(found.filter(found.weak)).select("event_id", weak_explanation="template")
     events = con.table("access_events").select("event_id")
+    if only is not None:
+        events = events.filter(events.event_id.isin(list(only)))
     joined = events.left_join(strong, "event_id")
     joined = joined.select(
         "event_id",

@@ -58,6 +58,10 @@ class Template:
     # Weak only: never explains an event, only records that a plausible reason exists (which
     # keeps relationship rules quiet about, say, a neighbour in tonight's incident).
     weak_only: bool = False
+    # The explanation as the data subject reads it (a subject access report): the purpose in
+    # general words, naming no operation, no other person and nothing covert;
+    # {operation} is filled from OPERATION_WORDS.
+    for_subject: str = ""
 
     def describe(self) -> str:
         return f"{self.name}: {self.route}"
@@ -73,6 +77,7 @@ TEMPLATES: tuple[Template, ...] = (
         "named {operation_id}, which involves the subject ({role}) and which they work",
         before=timedelta(hours=1),
         after=timedelta(days=7),
+        for_subject="work on {operation} involving you, recorded in the access itself",
     ),
     Template(
         "assigned",
@@ -83,6 +88,7 @@ TEMPLATES: tuple[Template, ...] = (
         "assigned to {operation_id}, which involves the subject ({role})",
         before=timedelta(hours=1),
         after=timedelta(hours=1),
+        for_subject="assigned to {operation} involving you",
     ),
     Template(
         "unit_work",
@@ -95,6 +101,7 @@ TEMPLATES: tuple[Template, ...] = (
         after=timedelta(days=1),
         unit_kinds=("intelligence",),
         circumstantial=True,
+        for_subject="the work of the unit responsible for {operation} involving you",
     ),
     Template(
         "custody_record",
@@ -109,6 +116,7 @@ TEMPLATES: tuple[Template, ...] = (
         operation_kinds=("custody",),
         same_unit_kind=True,
         circumstantial=True,
+        for_subject="custody staff dealing with {operation} involving you",
     ),
     Template(
         "control_room_call",
@@ -122,6 +130,7 @@ TEMPLATES: tuple[Template, ...] = (
         unit_kinds=("control_room",),
         same_unit_kind=True,
         circumstantial=True,
+        for_subject="the control room handling {operation} involving you",
     ),
     Template(
         "assignment_follow_up",
@@ -134,6 +143,7 @@ TEMPLATES: tuple[Template, ...] = (
         after=timedelta(days=7),
         comes_back=True,
         circumstantial=True,
+        for_subject="follow-up after being assigned to {operation} involving you",
     ),
     Template(
         "colleague_case",
@@ -147,6 +157,7 @@ TEMPLATES: tuple[Template, ...] = (
         operation_kinds=("crime",),
         comes_back=True,
         circumstantial=True,
+        for_subject="work with a colleague assigned to {operation} involving you",
     ),
     Template(
         "fresh_incident",
@@ -162,6 +173,7 @@ TEMPLATES: tuple[Template, ...] = (
         recent=timedelta(days=1),
         comes_back=True,
         circumstantial=True,
+        for_subject="attending {operation} involving you",
     ),
     Template(
         "recent_incident",
@@ -175,6 +187,7 @@ TEMPLATES: tuple[Template, ...] = (
         recent=timedelta(days=1),
         circumstantial=True,
         weak_only=True,
+        for_subject="attending {operation} involving you",
     ),
     Template(
         "briefing",
@@ -188,10 +201,34 @@ TEMPLATES: tuple[Template, ...] = (
         recent=timedelta(days=16),
         comes_back=True,
         circumstantial=True,
+        for_subject="a briefing on {operation}",
     ),
 )
 
 UNEXPLAINED = "unexplained"
+UNEXPLAINED_FOR_SUBJECT = "not explained by the force's records"
+
+# An operation as a data subject reads it. Intelligence work and warrants are not named as such:
+# telling someone they are the subject of either could prejudice it.
+OPERATION_WORDS: dict[str, str] = {
+    "incident": "an incident",
+    "crime": "a crime investigation",
+    "intelligence": "a police operation",
+    "custody": "a custody record",
+    "warrant": "a police operation",
+    "task": "a police task",
+    "court": "court proceedings",
+    "other": "a police matter",
+}
+
+
+def for_subject(template_name: str, operation_kind: str | None) -> str:
+    """The purpose of an access as its data subject reads it."""
+    if template_name == UNEXPLAINED:
+        return UNEXPLAINED_FOR_SUBJECT
+    words = OPERATION_WORDS.get(operation_kind or "other", OPERATION_WORDS["other"])
+    return by_name(template_name).for_subject.format(operation=words)
+
 
 # Partners a force discloses to in the ordinary course of business. A disclosure or export to
 # anyone else (a personal e-mail address, a messaging number) is never explained by a template.

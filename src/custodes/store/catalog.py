@@ -397,10 +397,13 @@ class Catalog:
         read, stored, quarantined, duplicates = (int(v) for v in row)
         return Counts(read=read, stored=stored, quarantined=quarantined, duplicates=duplicates)
 
-    def committed_files(self) -> list[str]:
-        """Every file of every committed batch, relative to ``store/``, in batch order."""
+    def committed_files(self, as_of: int | None = None) -> list[str]:
+        """Every file of every committed batch, relative to ``store/``, in batch order; with
+        ``as_of``, only the batches already in a ledger of that many leaves."""
         rows = self.db.execute(
-            "SELECT files FROM batches WHERE status = 'committed' ORDER BY batch_id"
+            "SELECT files FROM batches WHERE status = 'committed' "
+            "AND (? IS NULL OR batch_leaf < ?) ORDER BY batch_id",
+            (as_of, as_of),
         ).fetchall()
         return [path for (files,) in rows if files for path in json.loads(files)]
 

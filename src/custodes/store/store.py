@@ -63,8 +63,11 @@ DUCKDB_MEMORY_LIMIT = "1GB"
 class Store:
     """An opened store. Use :func:`open_store` (reading) or :func:`writer` (ingesting)."""
 
-    def __init__(self, home: Path, *, create: bool) -> None:
+    def __init__(self, home: Path, *, create: bool, as_of: int | None = None) -> None:
         self.home = home
+        # As of a ledger size: the tables hold only what was stored when the ledger had that
+        # many leaves (a report regenerated from the checkpoint it was computed at).
+        self.as_of = as_of
         if not (home / "catalog.sqlite").exists() and not create:
             raise StoreError(
                 f"{home}: no Custodes store here (run `custodes ingest BUNDLE --home {home}`)"
@@ -196,7 +199,7 @@ class Store:
         prefix = name + "/"
         return [
             self.data_dir / relative
-            for relative in self.catalog.committed_files()
+            for relative in self.catalog.committed_files(self.as_of)
             if relative.startswith(prefix)
         ]
 
@@ -313,9 +316,15 @@ def parquet_listing(files: Sequence[Path | str]) -> str:
     return "[" + ", ".join(literal(Path(path).as_posix()) for path in files) + "]"
 
 
-def open_store(home: Path) -> Store:
-    """Open an existing store for reading."""
-    return Store(home, create=False)
+def open_store(home: Path, *, as_of: int | None = None) -> Store:
+    """Open an existing store for reading; ``as_of`` a ledger size: its tables as they were
+    when the ledger had that many leaves (lawfully erased content stays erased)."""
+    store = Store(home, create=False, as_of=as_of)
+    if as_of is not None and not 0 <= as_of <= store.catalog.ledger_size():
+        size = store.catalog.ledger_size()
+        store.close()
+        raise StoreError(f"the ledger has {size} leaves: as of {as_of} is not one of its sizes")
+    return store
 
 
 @contextmanager
