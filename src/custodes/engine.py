@@ -10,6 +10,7 @@ which engine runs it.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,17 +31,23 @@ def duckdb_backend(store: Store) -> BaseBackend:
 
 
 def spark_session(master: str = "local[2]", app: str = "custodes") -> Any:
-    """A Spark session set up as Custodes needs it (UTC; small shuffles for local mode)."""
+    """A Spark session set up as Custodes needs it (UTC; small shuffles for local mode; in
+    local mode, the warehouse and scratch tables in a temporary directory, not the current
+    one)."""
     from pyspark.sql import SparkSession
 
-    return (
+    builder = (
         SparkSession.builder.master(master)
         .appName(app)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.enabled", "false")
-        .getOrCreate()
     )
+    if master.startswith("local"):
+        builder = builder.config(
+            "spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="custodes-spark-")
+        )
+    return builder.getOrCreate()
 
 
 def spark_backend(
@@ -58,7 +65,54 @@ def spark_backend(
         _spark_table(store, session, table).createOrReplaceTempView(table.name)
     for name, path in (derived or {}).items():
         session.read.parquet(str(path)).createOrReplaceTempView(name)
-    return ibis.pyspark.connect(session)
+    return _checkpointing_backend()().connect(session)
+
+
+SCRATCH_CONF = "custodes.scratch.dir"
+
+
+def _checkpointing_backend() -> type[BaseBackend]:
+    """Ibis's PySpark backend, with ``cache()`` writing the table out and reading it back.
+
+    Ibis caches a table on Spark as a cached temporary view, which keeps the whole logical plan
+    behind it: explaining tier by tier (each tier reads what the previous ones explained) then
+    hands Spark's optimiser plans that double with every tier, until the driver runs out of
+    memory on a few thousand rows. (A local checkpoint forgets the plan but trips Spark's
+    optimiser when one checkpoint is read twice in a query.) Parquet under the scratch
+    directory (Spark conf ``custodes.scratch.dir``; by default beside the warehouse, which on a
+    cluster is shared storage) keeps the data and forgets the plan, as DuckDB's cached tables
+    do; it is deleted when Ibis drops the cached table.
+    """
+    from ibis.backends.pyspark import Backend
+
+    assert ibis.pyspark is not None  # loading the backend registers its options
+
+    class ScratchBackend(Backend):  # type: ignore[misc]
+        def _scratch(self, name: str) -> str:
+            conf = self._session.conf
+            root = conf.get(SCRATCH_CONF, None) or (
+                conf.get("spark.sql.warehouse.dir").rstrip("/") + "/_custodes_scratch"
+            )
+            return f"{root}/{name}"
+
+        def _create_cached_table(self, name: str, expr: Any) -> Any:
+            path = self._scratch(name)
+            self._session.sql(self.compile(expr)).write.mode("overwrite").parquet(path)
+            frame = self._session.read.parquet(path)
+            frame.createTempView(name)
+            self._cached_dataframes[name] = frame
+            return self.table(name)
+
+        def _drop_cached_table(self, name: str) -> None:
+            self._session.catalog.dropTempView(name)
+            self._cached_dataframes.pop(name, None)
+            jvm = self._session.sparkContext._jvm
+            path = jvm.org.apache.hadoop.fs.Path(self._scratch(name))
+            path.getFileSystem(self._session.sparkContext._jsc.hadoopConfiguration()).delete(
+                path, True
+            )
+
+    return ScratchBackend
 
 
 def _spark_table(store: Store, session: Any, table: Table) -> Any:

@@ -62,14 +62,46 @@ def explanations(
     when explained, the ``operation_id`` that explains it, the subject's ``role`` there and
     whether the subject was found through a name search (``via_search``). An unexplained event
     for which a circumstantial path holds once (not repeated) names it in ``weak_explanation``.
+
+    The result is the best of :func:`matches` per event, found in tiers: the direct templates
+    rank by rank, each tier only for the events no lower rank explained (most events are
+    explained by the first tiers, so later, broader joins see few), then the paired templates
+    for what remains. A circumstantial template still counts all of a person's looks that day,
+    explained or not: its tier reads every look of each person-day it still has to explain.
     """
-    found = matches(con, templates, only)
-    strong = _best(found.filter(~found.weak))
-    weak = _best(found.filter(found.weak)).select("event_id", weak_explanation="template")
+    looked = looks(con, events_of_employed(con, only)).cache()
+    strong: list[ir.Table] = []
+    weak: list[ir.Table] = []
+    explained: ir.Table | None = None
+    for rank in sorted({t.rank for t in templates if t.path in DIRECT}):
+        tier = [t for t in templates if t.rank == rank and t.path in DIRECT]
+        todo = looked if explained is None else looked.anti_join(explained, "event_id")
+        context = todo
+        if any(t.circumstantial for t in tier) and explained is not None:
+            days = todo.select("person_id", "day").distinct()
+            context = looked.semi_join(days, ["person_id", "day"])
+        found = _union([DIRECT[t.path](con, context, t) for t in tier])
+        if context is not todo:
+            found = found.semi_join(todo.select("event_id"), "event_id")
+        found = found.cache()
+        best = _best(found.filter(~found.weak)).cache()
+        strong.append(best)
+        weak.append(found.filter(found.weak))
+        done = best.select("event_id")
+        explained = done if explained is None else explained.union(done).cache()
+    paired = [t for t in templates if t.path in FROM_PAIRS]
+    if paired:
+        remaining = looked if explained is None else looked.anti_join(explained, "event_id")
+        pairs = candidates(con, remaining).cache()
+        found = _union([FROM_PAIRS[t.path](con, pairs, t) for t in paired]).cache()
+        strong.append(_best(found.filter(~found.weak)))
+        weak.append(found.filter(found.weak))
+    best_strong = _union(strong)
+    best_weak = _best(_union(weak)).select("event_id", weak_explanation="template")
     events = con.table("access_events").select("event_id")
     if only is not None:
         events = events.filter(events.event_id.isin(list(only)))
-    joined = events.left_join(strong, "event_id")
+    joined = events.left_join(best_strong, "event_id")
     joined = joined.select(
         "event_id",
         explanation=joined.template.fill_null(UNEXPLAINED),
@@ -77,7 +109,7 @@ def explanations(
         role=joined.role,
         via_search=joined.via_search.fill_null(False),
     )
-    joined = joined.left_join(weak, "event_id")
+    joined = joined.left_join(best_weak, "event_id")
     return joined.select(
         "event_id",
         "explanation",
@@ -88,6 +120,10 @@ def explanations(
             (joined.explanation == UNEXPLAINED, joined.weak_explanation), else_=ibis.null("str")
         ),
     )
+
+
+def _union(tables: list[ir.Table]) -> ir.Table:
+    return ibis.union(*tables) if len(tables) > 1 else tables[0]
 
 
 def _best(found: ir.Table) -> ir.Table:
