@@ -54,6 +54,8 @@ demo: install
 	@echo "--- link, explain and detect: the top alerts, then scored against the ground truth ---"
 	$(RUN) custodes detect --home $(DEMO_DIR)/home
 	$(RUN) custodes evaluate --home $(DEMO_DIR)/home --truth $(DEMO_DIR)/bundle/truth
+	@echo "--- the web application on the demo force (Ctrl-C to stop) ---"
+	$(RUN) python scripts/demo_serve.py --home $(DEMO_DIR)/home
 
 bench: install
 	$(RUN) python bench/run.py

@@ -37,8 +37,10 @@ def test_reopening_migrates_nothing_and_keeps_rows(tmp_path: Path) -> None:
 def test_a_wrong_url_is_one_clear_error(tmp_path: Path) -> None:
     import pytest
 
-    with pytest.raises(CaseDbError, match="not a database URL"):
+    with pytest.raises(CaseDbError, match=r"SQLite .* or PostgreSQL"):
         open_cases(tmp_path, "not a url")
+    with pytest.raises(CaseDbError, match=r"SQLite .* or PostgreSQL"):
+        open_cases(tmp_path, "mysql://root@localhost/cases")
     with pytest.raises(CaseDbError, match="cannot open the case database") as error:
         open_cases(tmp_path, "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
     assert "secret" not in str(error.value), "a password must never reach a message"

@@ -389,10 +389,11 @@ def test_the_public_surface_is_pinned() -> None:
         "ENCODING_VERSION", "HASH_SIZE", "InclusionProof", "LedgerError", "LedgerFormatError",
         "MerkleTree", "Note", "ProofError", "Receipt", "Signature", "SignatureError", "Signer",
         "TreeError", "VerifiedNote", "VerifiedReceipt", "Verifier", "commitment",
-        "consistency_path", "event_leaf", "generate_signer", "inclusion_path", "leaf_hash",
+        "consistency_path", "event_leaf", "generate_signer", "inclusion_path", "is_receipt_set",
+        "leaf_hash",
         "merkle_root", "node_hash", "open_checkpoint", "open_note", "parse_checkpoint",
         "parse_note", "parse_signer_key", "parse_vkey", "subtree_root", "verify_consistency",
-        "verify_inclusion", "verify_receipt",
+        "verify_inclusion", "verify_receipt", "verify_receipt_set",
     ]  # fmt: skip
     for name in ledger.__all__:
         assert getattr(ledger, name) is not None

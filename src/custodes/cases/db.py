@@ -56,6 +56,11 @@ def default_url(home: Path) -> str:
 def open_cases(home: Path, url: str | None = None, *, upgrade: bool = True) -> CaseDb:
     """Open (creating and migrating) the case database for the store under ``home``."""
     url = url or default_url(home)
+    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise CaseDbError(
+            f"{_safe(url)!r}: the case database is SQLite (sqlite:///FILE) or PostgreSQL "
+            "(postgresql+psycopg://USER@HOST:PORT/DB)"
+        )
     try:
         engine = _engine(url)
         if upgrade:

@@ -277,3 +277,84 @@ class Transition(Base):
     at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
     reason: Mapped[str] = mapped_column(Text, default="")
     ledger_leaf: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # added by revision 0002: what the step did (``status``, ``assign``, ``note``, ``outcome``,
+    # ``explain``…) and what it was about (a member's name, a person and an outcome code); from
+    # and to are equal when a step changed something other than the status.
+    action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# added by revision 0002: the alert queue's usual orders, and "the cases I am on" -------------
+
+Index("ix_alerts_state_score", Alert.state, Alert.score)
+Index("ix_alerts_state_last_ts", Alert.state, Alert.last_ts)
+Index("ix_alerts_state_detected_at", Alert.state, Alert.detected_at)
+Index("ix_cases_owner_id", Case.owner_id)
+Index("ix_cases_reviewer_id", Case.reviewer_id)
+Index("ix_case_members_user_id", CaseMember.user_id)
+
+
+# added by revision 0003: historical case imports (``custodes cases import``) ---------------------
+
+
+class CaseImport(Base):
+    """One run of ``custodes cases import``: the file, its digest, what became of its rows, and
+    the ledger leaf that records the run. A report counts an imported row only when that leaf is
+    below the ledger size the report is taken at, so a report can be regenerated identically."""
+
+    __tablename__ = "case_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    default_force: Mapped[str] = mapped_column(String(64), default="")
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_already_present: Mapped[int] = mapped_column(Integer, default=0)
+    rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    cases_created: Mapped[int] = mapped_column(Integer, default=0)
+    ledger_leaf: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    imported_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+
+class CaseImportRow(Base):
+    """One imported person-outcome, normalised, with the file line it came from and the case
+    rows it became. Its key (force, case, person, outcome) makes re-importing idempotent."""
+
+    __tablename__ = "case_import_rows"
+    __table_args__ = (UniqueConstraint("force", "case_ref", "person_ref", "outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("case_imports.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    force: Mapped[str] = mapped_column(String(64))
+    case_ref: Mapped[str] = mapped_column(String(64))
+    person_ref: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    incident_date: Mapped[date] = mapped_column(Date)
+    breach_type: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(40))
+    outcome_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    systems: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id"), unique=True)
+    allegation_id: Mapped[int] = mapped_column(ForeignKey("allegations.id"), index=True)
+
+
+class CaseImportQuarantine(Base):
+    """A row of a case file that was not imported: the file, its line, the column at fault,
+    every problem found, and the row's original text (so it can be corrected and sent again).
+    Kept once per file and line, however often the file is imported."""
+
+    __tablename__ = "case_import_quarantine"
+    __table_args__ = (UniqueConstraint("file_sha256", "line"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("case_imports.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    line: Mapped[int] = mapped_column(Integer)
+    column_name: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)  # JSON: the row's original text by header column

@@ -3,6 +3,131 @@ list cases). Historical imports are in :mod:`custodes.cli.cases_import`."""
 
 from __future__ import annotations
 
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+from rich.table import Table as RichTable
+
+from custodes.cli._output import HomeOption, JsonOption, emit_json, guard, out
+from custodes.errors import CustodesError
+
+if TYPE_CHECKING:
+    from custodes.cases.db import CaseDb
 
 app = typer.Typer(no_args_is_help=True, help="Case work: alerts under triage, cases, outcomes.")
+
+CaseDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="The case database URL (postgresql+psycopg://…); default: HOME/cases.sqlite.",
+    ),
+]
+
+
+@app.command("sync")
+def sync(home: HomeOption, db: CaseDbOption = None, as_json: JsonOption = False) -> None:
+    """Copy detection's alerts into the case database: new ones join the queue, ones still new
+    are refreshed, triaged ones are left as they were decided. One ledger event records it (and
+    who ran it: the login name)."""
+    from custodes.cases.sync import SyncReport, sync_alerts
+
+    def run() -> SyncReport:
+        cases = _open(home, db)
+        try:
+            return sync_alerts(cases, by=getpass.getuser())
+        finally:
+            cases.close()
+
+    report = guard(run)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    out.print(
+        f"{report.alerts:,} alerts from detection: {report.inserted:,} new to the queue, "
+        f"{report.refreshed:,} refreshed, {report.unchanged:,} unchanged, {report.kept:,} "
+        f"already triaged (kept); {report.no_longer_raised:,} in the queue no longer raised; "
+        f"ledger leaf {report.leaf}",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_cases(
+    home: HomeOption,
+    db: CaseDbOption = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only cases in this status (open, …, closed).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every case's reference, status, owner, reviewer and ages, for whoever runs the service:
+    no titles, no people, nothing about whom a case concerns."""
+    from custodes.cases.casefile import CaseRow, case_overview
+
+    def run() -> list[CaseRow]:
+        cases = _open(home, db)
+        try:
+            return case_overview(cases, status=status)
+        finally:
+            cases.close()
+
+    rows = guard(run)
+    now = datetime.now(UTC)
+    if as_json:
+        emit_json([_row(r, now) for r in rows])
+        return
+    table = RichTable(title=f"{len(rows):,} case{'' if len(rows) == 1 else 's'}")
+    for name in ("reference", "status", "owner", "reviewer", "opened", "last step", "age"):
+        table.add_column(
+            name,
+            justify="right" if name == "age" else "left",
+            no_wrap=name in ("reference", "opened", "age"),
+        )
+    for r in rows:
+        table.add_row(
+            r.reference if not r.force else f"{r.force}/{r.reference}",
+            r.status,
+            r.owner or "-",
+            r.reviewer or "-",
+            f"{r.opened_at:%Y-%m-%d}",
+            f"{r.last_step_at:%Y-%m-%d %H:%M}" if r.last_step_at else "-",
+            f"{_days(r.opened_at, r.closed_at or now)} d",
+        )
+    out.print(table)
+
+
+def _open(home: Path, url: str | None) -> CaseDb:
+    """The case database, refusing a URL of an engine Custodes does not support (before
+    SQLAlchemy looks for that engine's driver and fails with a traceback)."""
+    from custodes.cases.db import open_cases
+
+    if url is not None and not url.startswith(("sqlite:", "postgresql")):
+        raise CustodesError(
+            f"--db {url.split('://')[0]}://… is not supported: sqlite:///FILE or "
+            "postgresql+psycopg://USER@HOST:PORT/DB"
+        )
+    return open_cases(home, url)
+
+
+def _days(start: datetime, end: datetime) -> int:
+    return max(0, (end - start).days)
+
+
+def _row(r: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "reference": r.reference,
+        "force": r.force,
+        "origin": r.origin,
+        "status": r.status,
+        "owner": r.owner,
+        "reviewer": r.reviewer,
+        "opened_at": r.opened_at.isoformat(),
+        "last_step_at": r.last_step_at.isoformat() if r.last_step_at else None,
+        "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+        "age_days": _days(r.opened_at, r.closed_at or now),
+        "days_since_last_step": _days(r.last_step_at, now) if r.last_step_at else None,
+    }

@@ -1,0 +1,1 @@
+"""The JSON API under ``/api/``: the same operations as the pages."""

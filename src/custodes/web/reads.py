@@ -1,0 +1,42 @@
+"""Recording what a viewer saw: one ledger event per response that shows personal data.
+
+Pages and API endpoints call :func:`record_view` once, after they have gathered what they will
+show and before they answer (log before serve: if the ledger cannot record the read, the
+viewer sees an error, not the data). The guard checks that a route marked ``personal`` in the
+route table recorded exactly one read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import Request
+
+from custodes.web.context import context
+from custodes.web.guard import viewer
+
+
+def record_view(
+    request: Request,
+    what: str,
+    *,
+    case: str | None = None,
+    people: Sequence[str] = (),
+    subjects: Sequence[str] = (),
+    items: Sequence[str] = (),
+) -> None:
+    """Record that the signed-in user saw ``what`` (a page or an API answer), for ``case``
+    (a reference) if any, naming the employees, subjects and items (alerts, events) shown."""
+    from custodes.cases.audit import record_read
+
+    seen = viewer(request)
+    record_read(
+        context(request).db,
+        seen.user,
+        view=what,
+        case=case,
+        people=list(people),
+        subjects=list(subjects),
+        items=list(items),
+    )
+    seen.reads += 1
