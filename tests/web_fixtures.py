@@ -25,6 +25,8 @@ from custodes.cases.db import CaseDb, open_cases
 from custodes.cases.models import Alert
 from custodes.cases.sync import sync_alerts
 from custodes.cases.users import add_user, get_user
+from custodes.ledger import generate_signer
+from custodes.store import issue_checkpoint
 from custodes.store.store import open_store
 from custodes.web.app import create_app
 
@@ -182,6 +184,9 @@ def two_cases(site: Site) -> CaseIds:
         c: workflow.get_case(db, u, c).tasks[0].id
         for c, u in ((own.case_id, ann), (other.case_id, bob))
     }
+    with open_store(site.home) as store:  # the log's operator signs what the cases hold so far
+        if not store.catalog.checkpoints():
+            issue_checkpoint(store, generate_signer("police.example/custodes"))
     shared = {"alert_id": mine.alert_id, "event_id": mine.event_ids.split()[0]}
     return CaseIds(
         own={

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +13,6 @@ import typer
 from rich.table import Table as RichTable
 
 from custodes.cli._output import HomeOption, JsonOption, emit_json, guard, out
-from custodes.errors import CustodesError
 
 if TYPE_CHECKING:
     from custodes.cases.db import CaseDb
@@ -100,16 +100,66 @@ def list_cases(
     out.print(table)
 
 
+class PackFormat(StrEnum):
+    json = "json"
+    pdf = "pdf"
+
+
+@app.command("evidence")
+def evidence(
+    home: HomeOption,
+    case: Annotated[str, typer.Option("--case", help="The case reference (or number).")],
+    user: Annotated[
+        str, typer.Option("--as", help="The user building the pack: must be on the case.")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the pack.")],
+    fmt: Annotated[
+        PackFormat, typer.Option("--format", help="json (verifiable bundle) or pdf.")
+    ] = PackFormat.json,
+    db: CaseDbOption = None,
+) -> None:
+    """A case's evidence pack for a misconduct hearing: the case, its timeline, and a receipt
+    (inclusion proof against a signed checkpoint) for every cited event and recorded step;
+    `custodes ledger verify-proof PACK.json --vkey KEY` checks it offline. Building it is
+    recorded in the ledger as a read of the case."""
+    from custodes.cases.audit import record_read
+    from custodes.cases.evidence import EvidencePack, build_evidence_pack
+    from custodes.cases.users import get_user
+
+    def run() -> EvidencePack:
+        cases = _open(home, db)
+        try:
+            actor = get_user(cases, user)
+            pack = build_evidence_pack(cases, actor, int(case) if case.isdigit() else case)
+            record_read(
+                cases,
+                actor,
+                f"evidence pack ({fmt.value})",
+                case=pack.reference,
+                people=pack.people,
+                subjects=pack.subjects,
+                items=pack.event_ids,
+            )
+            return pack
+        finally:
+            cases.close()
+
+    pack = guard(run)
+    if fmt is PackFormat.pdf:
+        out_file.write_bytes(pack.to_pdf())
+    else:
+        out_file.write_text(pack.to_json())
+    receipts, pending = len(pack.document["receipts"]), len(pack.document["pending"])
+    out.print(
+        f"{pack.reference}: {receipts} receipts{f', {pending} pending a checkpoint' if pending else ''}"
+        f" written to {out_file}",
+        highlight=False,
+    )
+
+
 def _open(home: Path, url: str | None) -> CaseDb:
-    """The case database, refusing a URL of an engine Custodes does not support (before
-    SQLAlchemy looks for that engine's driver and fails with a traceback)."""
     from custodes.cases.db import open_cases
 
-    if url is not None and not url.startswith(("sqlite:", "postgresql")):
-        raise CustodesError(
-            f"--db {url.split('://')[0]}://… is not supported: sqlite:///FILE or "
-            "postgresql+psycopg://USER@HOST:PORT/DB"
-        )
     return open_cases(home, url)
 
 

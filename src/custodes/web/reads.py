@@ -9,11 +9,15 @@ route table recorded exactly one read.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
 from custodes.web.context import context
 from custodes.web.guard import viewer
+
+if TYPE_CHECKING:
+    from custodes.cases.evidence import EvidencePack
 
 
 def record_view(
@@ -40,3 +44,19 @@ def record_view(
         items=list(items),
     )
     seen.reads += 1
+
+
+def build_pack(request: Request, case_id: int, what: str) -> EvidencePack:
+    """A case's evidence pack for the signed-in user (on the case), its read recorded."""
+    from custodes.cases.evidence import build_evidence_pack
+
+    pack = build_evidence_pack(context(request).db, viewer(request).user, case_id)
+    record_view(
+        request,
+        what,
+        case=pack.reference,
+        people=pack.people,
+        subjects=pack.subjects,
+        items=pack.event_ids,
+    )
+    return pack

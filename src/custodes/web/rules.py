@@ -80,6 +80,7 @@ def _case_routes(prefix: str) -> dict[tuple[str, str], Rule]:
         ("GET", f"{prefix}/cases"): Rule(ON_CASES),
         ("POST", f"{prefix}/cases"): Rule(OPENERS),
         ("GET", f"{prefix}/cases/{{case_id}}"): CASE_PAGE,
+        ("GET", f"{prefix}/cases/{{case_id}}/evidence"): CASE_PAGE,
         ("POST", f"{prefix}/cases/{{case_id}}/notes"): CASE_NOTE,
         ("POST", f"{prefix}/cases/{{case_id}}/close"): SIGN_OFF_STEP,
     }

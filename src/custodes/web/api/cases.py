@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -12,7 +13,7 @@ from custodes.web import schemas as s
 from custodes.web.casework import STEPS, complete_task, step_out
 from custodes.web.context import context
 from custodes.web.guard import GuardedRoute, viewer
-from custodes.web.reads import record_view
+from custodes.web.reads import build_pack, record_view
 
 router = APIRouter(prefix="/api", route_class=GuardedRoute, tags=["cases"])
 ERRORS: dict[int | str, dict[str, object]] = {403: {}, 404: {}, 409: {}, 422: {}}
@@ -67,6 +68,16 @@ def api_case(request: Request, case_id: int) -> s.CaseDetail:
         case=s.CaseFile.model_validate(case),
         timeline=[s.TimelineEntry.model_validate(e) for e in timeline],
     )
+
+
+@router.get("/cases/{case_id}/evidence", responses=ERRORS)
+def api_evidence(request: Request, case_id: int) -> dict[str, Any]:
+    """The case's evidence pack (format ``custodes/evidence/v1``): the case, its timeline, and
+    for every cited event and recorded step its content with a receipt (inclusion proof
+    against a signed checkpoint), which ``custodes ledger verify-proof`` checks offline."""
+    pack = build_pack(request, case_id, f"GET /api/cases/{case_id}/evidence")
+    document: dict[str, Any] = json.loads(pack.to_json())
+    return document
 
 
 def _run(request: Request, case_id: int, name: str, body: BaseModel) -> s.StepOut:

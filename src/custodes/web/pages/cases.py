@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ from custodes.web.context import context
 from custodes.web.errors import WebError, validation_message
 from custodes.web.guard import CSRF_FIELD, GuardedRoute, viewer
 from custodes.web.pages.render import render
-from custodes.web.reads import record_view
+from custodes.web.reads import build_pack, record_view
 
 router = APIRouter(route_class=GuardedRoute)
 M = TypeVar("M", bound=BaseModel)
@@ -110,6 +110,20 @@ def case_page(request: Request, case_id: int, done: str = "") -> HTMLResponse:
         ],
         is_reviewer=case.reviewer == user.name,
     )
+
+
+@router.get("/cases/{case_id}/evidence", include_in_schema=False)
+def evidence_pack(request: Request, case_id: int, format: str = "pdf") -> Response:
+    """The case's evidence pack, to download: a PDF to read, or the JSON bundle whose receipts
+    ``custodes ledger verify-proof`` checks offline."""
+    if format not in ("pdf", "json"):
+        raise WebError(422, "the evidence pack is a pdf or a json file")
+    pack = build_pack(request, case_id, f"evidence pack ({format})")
+    name = f"{pack.reference}-evidence.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "json":
+        return Response(pack.to_json(), media_type="application/json", headers=headers)
+    return Response(pack.to_pdf(), media_type="application/pdf", headers=headers)
 
 
 def _users(request: Request, permission: str) -> list[tuple[str, str]]:
