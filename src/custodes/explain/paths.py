@@ -157,14 +157,20 @@ def looks(con: BaseBackend, employed: ir.Table) -> ir.Table:
     return direct.select(columns).union(found.select(columns))
 
 
-def candidates(con: BaseBackend, looked: ir.Table) -> ir.Table:
-    """Each look paired with every operation involving its subject around that time.
+def candidates(
+    con: BaseBackend, looked: ir.Table, operation_kinds: Sequence[str] | None = None
+) -> ir.Table:
+    """Each look paired with every operation involving its subject around that time (of these
+    ``operation_kinds``, if given).
 
     No template reaches outside an operation's life (plus the longest follow-up), so operations
     closed long before or opened after the access are left out: someone who appears in
     hundreds of operations over the years is in only a few at any one time.
     """
-    pairs = looked.join(_links(con), "subject_id").join(_operations(con), "operation_id")
+    operations = _operations(con)
+    if operation_kinds is not None:
+        operations = operations.filter(operations.operation_kind.isin(list(operation_kinds)))
+    pairs = looked.join(_links(con), "subject_id").join(operations, "operation_id")
     return pairs.filter(
         (pairs.day >= pairs.opened - ibis.interval(days=1))
         & (pairs.closed.isnull() | (pairs.day <= pairs.closed + _days(LONGEST_REACH)))

@@ -83,20 +83,25 @@ def explanations(
         found = _union([DIRECT[t.path](con, context, t) for t in tier])
         if context is not todo:
             found = found.semi_join(todo.select("event_id"), "event_id")
-        found = found.cache()
-        best = _best(found.filter(~found.weak)).cache()
-        strong.append(best)
+        found = _reduce(found).cache()
+        strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
-        done = best.select("event_id")
+        done = found.filter(~found.weak).select("event_id")
         explained = done if explained is None else explained.union(done).cache()
     paired = [t for t in templates if t.path in FROM_PAIRS]
     if paired:
         remaining = looked if explained is None else looked.anti_join(explained, "event_id")
-        pairs = candidates(con, remaining).cache()
-        found = _union([FROM_PAIRS[t.path](con, pairs, t) for t in paired]).cache()
-        strong.append(_best(found.filter(~found.weak)))
+        # Only the kinds of operation some paired template reaches are paired at all.
+        kinds = (
+            sorted({k for t in paired for k in t.operation_kinds})
+            if all(t.operation_kinds for t in paired)
+            else None
+        )
+        pairs = candidates(con, remaining, kinds).cache()
+        found = _reduce(_union([FROM_PAIRS[t.path](con, pairs, t) for t in paired])).cache()
+        strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
-    best_strong = _union(strong)
+    best_strong = _union(strong).drop("rank", "weak")
     best_weak = _best(_union(weak)).select("event_id", weak_explanation="template")
     events = con.table("access_events").select("event_id")
     if only is not None:
@@ -124,6 +129,16 @@ def explanations(
 
 def _union(tables: list[ir.Table]) -> ir.Table:
     return ibis.union(*tables) if len(tables) > 1 else tables[0]
+
+
+def _reduce(found: ir.Table) -> ir.Table:
+    """A tier's matches, down to the best strong and the best weak match of each event (a
+    popular subject can give one look thousands of matches)."""
+    order = ibis.row_number().over(
+        group_by=[found.event_id, found.weak],
+        order_by=[found["rank"], found.via_search, found.operation_id, found.role],
+    )
+    return found.mutate(_n=order).filter(lambda t: t._n == 0).drop("_n")
 
 
 def _best(found: ir.Table) -> ir.Table:
