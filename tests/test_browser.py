@@ -2,8 +2,9 @@
 
 An investigator signs in, triages alerts from the queue (HTMX, no reload), escalates one to a
 case, works it to review; a second investigator is refused the case (need-to-know); the
-reviewer, who is not the owner, signs it off. Screenshots of the main pages are written to
-``docs/screenshots/`` for the documentation.
+reviewer, who is not the owner, signs it off. The DPO answers a subject access request, and
+the ledger page shows the witness that cosigned the checkpoint. Screenshots of the main pages
+are written to ``docs/screenshots/`` for the documentation.
 
 Chromium must be installed (``scripts/ci_browser.sh`` does it: ``apt-get install -y
 chromium``); without it this test fails, saying so. Never ``playwright install``.
@@ -23,6 +24,11 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from custodes.ledger import generate_signer
+from custodes.store import issue_checkpoint
+from custodes.store.cosignatures import keep_cosignatures
+from custodes.store.store import open_store
+from custodes.witness import Witness, format_add_checkpoint
 from tests.web_fixtures import PASSWORD, Site, build_site
 
 # One worker runs this module: its fixtures build one site for all its tests.
@@ -216,6 +222,51 @@ def test_a_case_from_the_queue_to_sign_off_in_the_browser(
     rita.goto("/")
     expect(rita.locator("svg.chart")).to_be_visible()
     shoot(rita, "dashboard-outcomes")
+
+
+def witnessed_checkpoint(site: Site, witness_dir: Path) -> None:
+    """Sign a checkpoint of the ledger, have a witness cosign it, keep the cosignature."""
+    with open_store(site.home) as store:
+        if not store.catalog.checkpoints():
+            issue_checkpoint(store, generate_signer("police.example/custodes"))
+        identity = store.catalog.log_identity()
+        assert identity is not None
+        witness = Witness.init(witness_dir, "pcc.example/witness")
+        witness.trust_log(identity[1])
+        note = store.catalog.checkpoints()[-1].note
+        reply = witness.handle(format_add_checkpoint(0, [], note))
+        assert reply.status == 200, reply.body
+        keep_cosignatures(store, reply.body, [witness.verifier.vkey])
+
+
+def test_the_dpo_answers_a_subject_access_request_in_the_browser(
+    site: Site, base_url: str, browser: Browser, tmp_path: Path
+) -> None:
+    witnessed_checkpoint(site, tmp_path / "witness")
+    with open_store(site.home) as store:
+        ((subject, accesses),) = store.query(
+            "SELECT subject_id, count(*) FROM access_events WHERE subject_id IS NOT NULL "
+            "GROUP BY 1 HAVING count(DISTINCT person_id) >= 3 ORDER BY 2, 1 LIMIT 1"
+        )
+    dora = signed_in(browser, base_url, "dora")
+    dora.get_by_role("link", name="Subject access").click()
+    expect(dora.get_by_role("heading", name="Subject access")).to_be_visible()
+    dora.get_by_label("Subject identifier").fill(subject)
+    dora.get_by_role("button", name="Generate the report").click()
+    expect(dora.get_by_role("heading", name=re.compile("Report SAR-"))).to_be_visible()
+    expect(dora.locator("section tbody tr")).to_have_count(accesses)
+    expect(dora.get_by_text("not named (units only)")).to_be_visible()
+    shoot(dora, "subject-access")
+    with dora.expect_download() as download:
+        dora.get_by_role("button", name="Download the PDF").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    with dora.expect_download() as download:
+        dora.get_by_role("button", name="Download the JSON").click()
+    assert download.value.suggested_filename.endswith(".json")
+
+    dora.get_by_role("link", name="Ledger").click()
+    expect(dora.get_by_role("cell", name="pcc.example/witness").first).to_be_visible()
+    shoot(dora, "ledger-witnessed")
 
 
 def test_the_browser_runs_no_inline_script_under_the_content_security_policy(

@@ -203,6 +203,7 @@ def test_status_shows_the_ledger(store: Path, log_key: tuple[Path, str]) -> None
         "last_checkpoint_size": 5,
         "last_checkpoint_at": None,
         "erasures": 0,
+        "witnesses": [],
     }
     plain = runner.invoke(app, ["status", "--home", str(store)])
     assert "ledger: 5 leaves; the last checkpoint" in plain.stdout

@@ -310,6 +310,66 @@ def witness_request(
     sys.stdout.write(guard(run))
 
 
+@app.command()
+def cosigned(
+    home: HomeOption,
+    cosignature_file: Annotated[
+        Path,
+        typer.Argument(
+            help="The cosignature line(s) `custodes witness add-checkpoint` printed; - for stdin."
+        ),
+    ],
+    witness_vkeys: Annotated[
+        list[str],
+        typer.Option(
+            "--witness-vkey",
+            help="The witness's verifier key (C2SP vkey, type 0x04), or a file holding it; "
+            "repeat for several witnesses.",
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Keep witnesses' cosignatures of this log's checkpoints, once each checks out against
+    the witness's key and a checkpoint this store issued.
+
+    A line that does not verify, or signs no checkpoint this store issued, is refused (exit
+    status 2) and nothing is kept. Kept cosignatures show in `custodes status` and on the web
+    application's ledger page.
+    """
+    from custodes.store.cosignatures import Kept, keep_cosignatures
+
+    def run() -> list[Kept]:
+        text = sys.stdin.read() if str(cosignature_file) == "-" else _read(cosignature_file)
+        keys = [_read(Path(k)).strip() if Path(k).is_file() else k for k in witness_vkeys]
+        with open_store(home) as store:
+            return keep_cosignatures(store, text, keys)
+
+    kept = guard(run)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "checkpoint": k.cosignature.seq,
+                    "checkpoint_size": k.cosignature.checkpoint_size,
+                    "witness": k.cosignature.witness,
+                    "key_id": k.cosignature.key_id,
+                    "cosigned_at": k.cosignature.cosigned_at,
+                    "new": k.new,
+                }
+                for k in kept
+            ]
+        )
+        return
+    for k in kept:
+        c = k.cosignature
+        out.print(
+            f"{'kept' if k.new else 'already kept'}: {c.witness} cosigned checkpoint {c.seq} "
+            f"(size {c.checkpoint_size:,}) at {c.cosigned_at}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

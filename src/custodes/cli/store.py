@@ -206,6 +206,12 @@ def status(home: HomeOption, as_json: JsonOption = False) -> None:
         f"ledger: {ledger['size']:,} leaves; {signed}; {ledger['erasures']:,} lawful erasures",
         highlight=False,
     )
+    for w in ledger["witnesses"]:
+        out.print(
+            f"witness {w['witness']} cosigned checkpoint {w['checkpoint']} "
+            f"(size {w['checkpoint_size']:,}) at {w['cosigned_at']}",
+            highlight=False,
+        )
     last = data["last_ingest"]
     if last is None:
         out.print("no ingest has finished yet")

@@ -82,6 +82,18 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     note      TEXT NOT NULL,
     issued_at TEXT NOT NULL
 );
+-- Witnesses' cosignatures on those checkpoints, each checked against the witness's key before
+-- it is kept (custodes ledger cosigned). The first of one witness key on one checkpoint is kept.
+CREATE TABLE IF NOT EXISTS cosignatures (
+    seq         INTEGER NOT NULL REFERENCES checkpoints(seq),
+    witness     TEXT NOT NULL,  -- the witness's key name
+    key_id      TEXT NOT NULL,  -- its cosignature/v1 key ID, 8 hex digits
+    signature   TEXT NOT NULL,  -- the cosignature line, as the witness sent it
+    vkey        TEXT NOT NULL,  -- the witness's verifier key it was checked with
+    cosigned_at TEXT NOT NULL,  -- the time the cosignature states
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (seq, witness, key_id)
+);
 """
 
 
@@ -128,6 +140,20 @@ class IssuedCheckpoint:
     root: bytes
     note: str
     issued_at: str
+
+
+@dataclass(frozen=True)
+class KeptCosignature:
+    """A witness's cosignature on an issued checkpoint, as kept (see ``cosignatures``)."""
+
+    seq: int  # the checkpoint it signs
+    checkpoint_size: int
+    witness: str
+    key_id: str
+    signature: str  # the cosignature line
+    vkey: str
+    cosigned_at: str
+    received_at: str
 
 
 def now() -> str:
@@ -352,6 +378,43 @@ class Catalog:
             "SELECT seq, size, root, note, issued_at FROM checkpoints ORDER BY seq"
         ).fetchall()
         return [IssuedCheckpoint(int(q), int(n), r, note, t) for q, n, r, note, t in rows]
+
+    def add_cosignatures(self, kept: list[KeptCosignature]) -> list[bool]:
+        """Keep checked cosignatures in one transaction; for each, whether it is new (a
+        witness key's later cosignature of a checkpoint already cosigned is not kept)."""
+        added = []
+        with self.transaction() as db:
+            for c in kept:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO cosignatures(seq, witness, key_id, signature, vkey, "
+                    "cosigned_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (c.seq, c.witness, c.key_id, c.signature, c.vkey, c.cosigned_at, c.received_at),
+                )
+                added.append(cursor.rowcount == 1)
+        return added
+
+    def cosignatures(
+        self, seq: int | None = None, *, latest_per_witness: bool = False
+    ) -> list[KeptCosignature]:
+        """Kept cosignatures, newest checkpoint first: of checkpoint ``seq`` only, or only each
+        witness key's newest (what each witness has vouched for most recently)."""
+        newest = (
+            "AND c.seq = (SELECT max(seq) FROM cosignatures n "
+            "WHERE n.witness = c.witness AND n.key_id = c.key_id)"
+            if latest_per_witness
+            else ""
+        )
+        rows = self.db.execute(
+            "SELECT c.seq, k.size, c.witness, c.key_id, c.signature, c.vkey, c.cosigned_at, "
+            "c.received_at FROM cosignatures c JOIN checkpoints k USING (seq) "
+            f"WHERE (? IS NULL OR c.seq = ?) {newest} "
+            "ORDER BY c.seq DESC, c.cosigned_at, c.witness, c.key_id",
+            (seq, seq),
+        ).fetchall()
+        return [
+            KeptCosignature(int(q), int(n), w, k, sig, vkey, at, got)
+            for q, n, w, k, sig, vkey, at, got in rows
+        ]
 
     def erasures(self) -> dict[int, Erasure]:
         rows = self.db.execute(

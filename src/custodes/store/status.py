@@ -64,7 +64,8 @@ def store_status(store: Store) -> dict[str, Any]:
 
 
 def ledger_status(store: Store) -> dict[str, Any]:
-    """The log's size, and how much of it the newest checkpoint covers (what is signed)."""
+    """The log's size, how much of it the newest checkpoint covers (what is signed), and what
+    each witness last cosigned (kept by ``custodes ledger cosigned``)."""
     issued = store.catalog.checkpoints()
     identity = store.catalog.log_identity()
     last = issued[-1] if issued else None
@@ -75,4 +76,14 @@ def ledger_status(store: Store) -> dict[str, Any]:
         "last_checkpoint_size": last.size if last else None,
         "last_checkpoint_at": last.issued_at if last else None,
         "erasures": len(store.catalog.erasures()),
+        "witnesses": [
+            {
+                "witness": c.witness,
+                "key_id": c.key_id,
+                "checkpoint": c.seq,
+                "checkpoint_size": c.checkpoint_size,
+                "cosigned_at": c.cosigned_at,
+            }
+            for c in store.catalog.cosignatures(latest_per_witness=True)
+        ],
     }

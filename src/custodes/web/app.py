@@ -117,7 +117,8 @@ def _routers() -> list[APIRouter]:
     from custodes.web.api import alerts as api_alerts
     from custodes.web.api import cases as api_cases
     from custodes.web.api import general as api_general
-    from custodes.web.pages import alerts, cases, dashboard, history, ledger, login
+    from custodes.web.api import subject_access as api_subject_access
+    from custodes.web.pages import alerts, cases, dashboard, history, ledger, login, subject_access
 
     return [
         login.router,
@@ -129,4 +130,6 @@ def _routers() -> list[APIRouter]:
         api_general.router,
         api_alerts.router,
         api_cases.router,
+        subject_access.router,
+        api_subject_access.router,
     ]

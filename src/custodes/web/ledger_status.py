@@ -1,5 +1,6 @@
 """The ledger's state as people can check it: its size, the last signed checkpoint and who
-signed it (the log, and any witness whose cosignature the checkpoint carries).
+signed it (the log, and any witness whose cosignature the checkpoint carries or the store kept),
+and what each witness last cosigned.
 
 A store may have no checkpoint yet, or checkpoints no witness has cosigned: the page says so and
 says what to run, rather than showing nothing.
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from custodes.ledger import LedgerError, parse_note
-from custodes.store.catalog import IssuedCheckpoint
+from custodes.store.catalog import IssuedCheckpoint, KeptCosignature
 from custodes.store.store import Store
 
 RECENT_ACTIONS = 12
@@ -23,6 +24,18 @@ class SignatureView(BaseModel):
     key_id: str
     kind: str  # "log" or "witness cosignature"
     cosigned_at: str | None = None
+    checked: bool = False  # kept by `custodes ledger cosigned`, checked against the witness key
+
+
+class WitnessView(BaseModel):
+    """The newest checkpoint one witness key has cosigned, among the cosignatures kept."""
+
+    witness: str
+    key_id: str
+    checkpoint: int  # its number (seq)
+    checkpoint_size: int
+    cosigned_at: str
+    received_at: str
 
 
 class CheckpointView(BaseModel):
@@ -47,7 +60,8 @@ class LedgerStatus(BaseModel):
     checkpoints: int
     latest: CheckpointView | None
     unsigned_leaves: int  # leaves after the latest checkpoint
-    cosigned: bool
+    cosigned: bool  # the latest checkpoint carries, or has kept, a witness cosignature
+    witnesses: list[WitnessView]
     recent_actions: list[ActionView]  # the system's last actions (reads, case steps, ingests)
 
 
@@ -55,7 +69,21 @@ def ledger_status(store: Store) -> LedgerStatus:
     size = store.catalog.ledger_size()
     identity = store.catalog.log_identity()
     issued = store.catalog.checkpoints()
-    latest = _checkpoint(issued[-1], identity[0] if identity else None) if issued else None
+    latest = None
+    if issued:
+        kept = store.catalog.cosignatures(issued[-1].seq)
+        latest = _checkpoint(issued[-1], identity[0] if identity else None, kept)
+    witnesses = [
+        WitnessView(
+            witness=c.witness,
+            key_id=c.key_id,
+            checkpoint=c.seq,
+            checkpoint_size=c.checkpoint_size,
+            cosigned_at=c.cosigned_at,
+            received_at=c.received_at,
+        )
+        for c in store.catalog.cosignatures(latest_per_witness=True)
+    ]
     actions = [
         ActionView(leaf_index=int(leaf), kind=kind, recorded_at=at)
         for leaf, kind, at in store.catalog.db.execute(
@@ -72,11 +100,14 @@ def ledger_status(store: Store) -> LedgerStatus:
         latest=latest,
         unsigned_leaves=size - (latest.size if latest else 0),
         cosigned=bool(latest and any(s.kind != "log" for s in latest.signatures)),
+        witnesses=witnesses,
         recent_actions=actions,
     )
 
 
-def _checkpoint(issued: IssuedCheckpoint, origin: str | None) -> CheckpointView:
+def _checkpoint(
+    issued: IssuedCheckpoint, origin: str | None, kept: list[KeptCosignature]
+) -> CheckpointView:
     signatures: list[SignatureView] = []
     try:
         note = parse_note(issued.note)
@@ -100,6 +131,18 @@ def _checkpoint(issued: IssuedCheckpoint, origin: str | None) -> CheckpointView:
                 cosigned_at=stamp,
             )
         )
+    on_note = {(s.name, s.key_id) for s in signatures}
+    signatures += [
+        SignatureView(
+            name=c.witness,
+            key_id=c.key_id,
+            kind="witness cosignature",
+            cosigned_at=c.cosigned_at,
+            checked=True,
+        )
+        for c in kept
+        if (c.witness, c.key_id) not in on_note
+    ]
     return CheckpointView(
         seq=issued.seq,
         size=issued.size,

@@ -47,6 +47,7 @@ OPENERS: Final = roles_with(OPEN_CASES)  # roles that open (and own) cases
 CASE_WORKERS: Final = roles_with(WORK_CASES)  # roles that change a case they are on
 REVIEWERS: Final = roles_with(SIGN_OFF)
 HISTORIES: Final = ON_CASES  # employee and subject histories (need-to-know or names)
+SUBJECT_ACCESS: Final = frozenset({"dpo"})  # answers subject access requests
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ RULES: Final[dict[tuple[str, str], Rule]] = {
     ("GET", "/people/{person_id}"): PERSON_PAGE,
     ("GET", "/subjects/{subject_id}"): SUBJECT_PAGE,
     ("GET", "/ledger"): Rule(ALL),
+    ("GET", "/subject-access"): Rule(SUBJECT_ACCESS),
+    ("POST", "/subject-access"): Rule(SUBJECT_ACCESS, personal=True),
     # the JSON API
     ("GET", "/api/openapi.json"): PUBLIC,
     ("POST", "/api/login"): PUBLIC,
@@ -117,6 +120,7 @@ RULES: Final[dict[tuple[str, str], Rule]] = {
     ("GET", "/api/people/{person_id}"): PERSON_PAGE,
     ("GET", "/api/subjects/{subject_id}"): SUBJECT_PAGE,
     ("GET", "/api/ledger"): Rule(ALL),
+    ("POST", "/api/subject-access"): Rule(SUBJECT_ACCESS, personal=True),
 }
 
 

@@ -22,6 +22,7 @@ NAVIGATION = (
     ("/alerts", "Alerts"),
     ("/cases", "Cases"),
     ("/ledger", "Ledger"),
+    ("/subject-access", "Subject access"),
 )
 OUTCOME_LABELS = {o.code: o.label for o in OUTCOMES}
 
