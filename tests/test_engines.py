@@ -32,7 +32,7 @@ def test_detection_is_identical_on_duckdb_and_spark(tmp_path: Path) -> None:
     duckdb_explanations = pq.read_table(explanations)
     duckdb_alerts = export_alerts(home, "csv")
 
-    on_spark = detect_home(home, engine="spark")
+    on_spark = detect_home(home, engine="spark", full=True)  # everything again, on Spark
     assert pq.read_table(explanations).equals(duckdb_explanations)
     assert export_alerts(home, "csv") == duckdb_alerts
     assert on_spark.to_dict()["by_rule"] == on_duckdb.to_dict()["by_rule"]

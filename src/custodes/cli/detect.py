@@ -90,6 +90,10 @@ def detect(
         bool, typer.Option("--relink", help="Run record linkage again (new HR or subjects).")
     ] = False,
     top: Annotated[int, typer.Option(help="Show this many alerts, highest score first.")] = 10,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Explain every event again (default: only what is new)."),
+    ] = False,
     engine: Annotated[
         str, typer.Option(help="duckdb (embedded) or spark (the same logic on PySpark).")
     ] = "duckdb",
@@ -102,7 +106,9 @@ def detect(
     from custodes.detect import detect_home, load_alerts
 
     report = guard(
-        lambda: detect_home(home, relink=relink, engine=engine, spark_master=spark_master)
+        lambda: detect_home(
+            home, relink=relink, engine=engine, spark_master=spark_master, full=full
+        )
     )
     if as_json:
         emit_json(report.to_dict())
@@ -111,6 +117,17 @@ def detect(
         f"{report.events:,} events, {report.explained:,} explained "
         f"({report.explained / max(1, report.events):.2%}); {report.alerts:,} alerts"
         + (f" ({report.suppressed:,} more suppressed)" if report.suppressed else ""),
+        highlight=False,
+    )
+    work = {
+        "full": f"explained all {report.explained_now:,} events",
+        "incremental": f"explained {report.explained_now:,} events of the person-days new "
+        "events touch",
+        "current": "no new events to explain",
+    }[report.explain_mode]
+    out.print(
+        f"this run: {'linked again, ' if report.relinked else ''}{work}; "
+        + ", ".join(f"{phase} {s:.1f} s" for phase, s in report.seconds.items()),
         highlight=False,
     )
     table = RichTable(title=f"Top {top} alerts")

@@ -32,10 +32,12 @@ from custodes.errors import CustodesError
 from custodes.explain.run import RESULT as EXPLANATIONS
 from custodes.explain.run import explain_store
 from custodes.link import link_home
+from custodes.store.derived import SourceState, load_state, save_state
 from custodes.store.store import Store, open_store
 
 ALERTS = Path("derived") / "detect" / "alerts.parquet"
 LINKS = Path("derived") / "link"
+LINK_STATE = LINKS / "state.json"
 DERIVED_VIEWS = {
     "explanations": EXPLANATIONS,
     "person_links": LINKS / "person_links.parquet",
@@ -52,6 +54,9 @@ class DetectReport:
     by_rule: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     suppressed: int = 0
+    relinked: bool = False  # linkage was (re)computed: new reference data, or asked for
+    explain_mode: str = "full"  # full | incremental | current
+    explained_now: int = 0  # events explained by this run
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +66,9 @@ class DetectReport:
             "suppressed": self.suppressed,
             "by_rule": self.by_rule,
             "seconds": self.seconds,
+            "relinked": self.relinked,
+            "explain_mode": self.explain_mode,
+            "explained_now": self.explained_now,
         }
 
 
@@ -82,8 +90,15 @@ def detect_home(
     today: date | None = None,
     engine: str = "duckdb",
     spark_master: str = "local[2]",
+    full: bool = False,
 ) -> DetectReport:
     """Link (when needed), explain and detect over every stored event; keep the alerts.
+
+    Incremental by default: linkage is redone only when the reference data it reads changed
+    (or ``relink``); explanations only for the person-days new access events touch, unless
+    reference data changed (or ``full``, which explains everything again but relinks only
+    when needed). The rules then run over every event, since
+    baselines and windows reach back.
 
     ``engine`` is ``duckdb`` (embedded, the default) or ``spark`` (the same expressions on
     PySpark, at ``spark_master``). Active suppressions (on ``today``, default: the current UTC
@@ -92,22 +107,29 @@ def detect_home(
         raise CustodesError(f"unknown engine {engine!r}: duckdb or spark")
     session = spark_session(spark_master) if engine == "spark" else None
     try:
-        return _detect(home, relink, today, session)
+        return _detect(home, relink, today, session, full)
     finally:
         if session is not None:
             session.stop()
 
 
-def _detect(home: Path, relink: bool, today: date | None, session: Any | None) -> DetectReport:
+def _detect(
+    home: Path, relink: bool, today: date | None, session: Any | None, full: bool
+) -> DetectReport:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    if relink or not (home / LINKS / "person_links.parquet").exists():
+    with open_store(home) as store:
+        now = SourceState.of(store)
+    linked = load_state(home / LINK_STATE)
+    relink = relink or _links_stale(home, linked, now)
+    if relink:
         link_home(home, engine="spark" if session is not None else "duckdb", spark=session)
+        save_state(home / LINK_STATE, now)
     seconds["link"] = round(time.perf_counter() - started, 2)
     with open_store(home) as store:
         con = _backend(store, session)
         started = time.perf_counter()
-        explained = explain_store(store, con)
+        explained = explain_store(store, con, incremental=not full)
         seconds["explain"] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
         found = signals_table(store, con)
@@ -122,8 +144,25 @@ def _detect(home: Path, relink: bool, today: date | None, session: Any | None) -
         by_rule[name] += 1
     raised = alerts.column("suppressed_by").null_count
     return DetectReport(
-        explained.events, explained.explained, raised, by_rule, seconds, alerts.num_rows - raised
+        explained.events,
+        explained.explained,
+        raised,
+        by_rule,
+        seconds,
+        alerts.num_rows - raised,
+        relink,
+        explained.mode,
+        explained.explained_now,
     )
+
+
+def _links_stale(home: Path, linked: SourceState | None, now: SourceState) -> bool:
+    """Whether linkage must be redone: never made, or the reference data changed since
+    (linkage reads no access events)."""
+    if linked is None or not (home / LINKS / "person_links.parquet").exists():
+        return True
+    reference = (set(now.batches) | set(linked.batches)) - {"access_events"}
+    return not now.same_tables(linked, reference)
 
 
 def _backend(store: Store, session: Any | None) -> BaseBackend:

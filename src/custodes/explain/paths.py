@@ -45,15 +45,22 @@ def _days(span: timedelta) -> ir.IntervalScalar:
     return ibis.interval(days=max(0, span.days))
 
 
-def events_of_employed(con: BaseBackend, only: Sequence[str] | None = None) -> ir.Table:
+def restrict(events: ir.Table, only: Sequence[str] | ir.Table | None) -> ir.Table:
+    """``events`` with the ids in ``only`` (a list, or a table with an ``event_id`` column)."""
+    if only is None:
+        return events
+    if isinstance(only, ir.Table):
+        return events.semi_join(only.select("event_id"), "event_id")
+    return events.filter(events.event_id.isin(list(only)))
+
+
+def events_of_employed(con: BaseBackend, only: Sequence[str] | ir.Table | None = None) -> ir.Table:
     """Access events whose person was employed at the time, with their unit and its kind
     (``only``: just the events with these ids).
 
     A disclosure or export to anyone but a known partner is left out: no template explains it.
     """
-    events = con.table("access_events")
-    if only is not None:
-        events = events.filter(events.event_id.isin(list(only)))
+    events = restrict(con.table("access_events"), only)
     workforce = con.table("workforce")
     units = con.table("units")
     people = workforce.select(

@@ -9,29 +9,39 @@ explains, for reports.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
+from custodes.bundle.validate import literal
 from custodes.engine import duckdb_backend
-from custodes.explain.paths import DIRECT, FROM_PAIRS, candidates, events_of_employed, looks
+from custodes.explain.paths import (
+    DIRECT,
+    FROM_PAIRS,
+    candidates,
+    events_of_employed,
+    looks,
+    restrict,
+)
 from custodes.explain.templates import TEMPLATES, UNEXPLAINED, Template
+from custodes.store.derived import SourceState, load_state, save_state
 from custodes.store.store import Store
 
 RESULT = Path("derived") / "explain" / "explanations.parquet"
+STATE = RESULT.parent / "state.json"
+Only: TypeAlias = Sequence[str] | ir.Table | None
 
 
 def matches(
     con: BaseBackend,
     templates: tuple[Template, ...] = TEMPLATES,
-    only: Sequence[str] | None = None,
+    only: Only = None,
 ) -> ir.Table:
     """Every (event, template, operation) that explains an event.
 
@@ -54,9 +64,10 @@ def matches(
 def explanations(
     con: BaseBackend,
     templates: tuple[Template, ...] = TEMPLATES,
-    only: Sequence[str] | None = None,
+    only: Only = None,
 ) -> ir.Table:
-    """One row per access event (``only``: per event of these ids, which must include each
+    """One row per access event (``only``: per event of these ids, a list or a table of
+    ``event_id``, which must include each
     one's same-day context: the person's other events that day, since circumstantial templates
     count repeated looks): ``explanation`` (a template's name or ``unexplained``) and,
     when explained, the ``operation_id`` that explains it, the subject's ``role`` there and
@@ -103,9 +114,7 @@ def explanations(
         weak.append(found.filter(found.weak))
     best_strong = _union(strong).drop("rank", "weak")
     best_weak = _best(_union(weak)).select("event_id", weak_explanation="template")
-    events = con.table("access_events").select("event_id")
-    if only is not None:
-        events = events.filter(events.event_id.isin(list(only)))
+    events = restrict(con.table("access_events").select("event_id"), only)
     joined = events.left_join(best_strong, "event_id")
     joined = joined.select(
         "event_id",
@@ -153,6 +162,8 @@ def _best(found: ir.Table) -> ir.Table:
 class ExplainReport:
     events: int
     by_template: dict[str, int] = field(default_factory=dict)
+    mode: str = "full"  # full | incremental | current (nothing new to explain)
+    explained_now: int = 0  # events whose explanation this run computed
 
     @property
     def explained(self) -> int:
@@ -168,24 +179,93 @@ class ExplainReport:
             "explained": self.explained,
             "coverage": round(self.coverage, 6),
             "by_template": self.by_template,
+            "mode": self.mode,
+            "explained_now": self.explained_now,
         }
 
 
-def explain_store(store: Store, con: BaseBackend | None = None) -> ExplainReport:
-    """Explain every stored event (with ``con``, the embedded engine by default); keep the
-    result; count it."""
+def explain_store(
+    store: Store, con: BaseBackend | None = None, *, incremental: bool = True
+) -> ExplainReport:
+    """Explain the stored events (with ``con``, the embedded engine by default); keep the
+    result beside the store; count it.
+
+    An event's explanation depends on the reference tables and on its person's other events
+    that day, nothing else. So when only access events arrived since the last run (the daily
+    case), only the events of the person-days they touch are explained again and merged into
+    the kept result, which is exactly what explaining everything would give (a test holds the
+    two together). New reference data (an assignment recorded late explains earlier accesses)
+    means explaining everything again; so does ``incremental=False``.
+    """
     con = con or duckdb_backend(store)
-    result = explanations(con).to_pyarrow().sort_by("event_id")
     target = store.home / RESULT
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = target.with_suffix(".parquet.tmp")
-    pq.write_table(result, scratch)
-    os.replace(scratch, target)
+    now = SourceState.of(store)
+    before = load_state(store.home / STATE) if incremental and target.exists() else None
+    mode = _mode(before, now)
+    explained_now = 0
+    if mode == "full":
+        result = explanations(con).to_pyarrow().sort_by("event_id")
+        _replace(target, lambda scratch: pq.write_table(result, scratch))
+        explained_now = result.num_rows
+    elif mode == "incremental":
+        assert before is not None
+        explained_now = _explain_new(store, con, now.new_batches(before, "access_events"))
+    save_state(store.home / STATE, now)
     counts: dict[str, int] = {t.name: 0 for t in TEMPLATES}
     counts[UNEXPLAINED] = 0
-    names, tallies = np.unique(
-        result.column("explanation").to_numpy(zero_copy_only=False), return_counts=True
-    )
-    for name, n in zip(names.tolist(), tallies.tolist(), strict=True):
+    for name, n in store.db.execute(
+        f"SELECT explanation, count(*) FROM read_parquet({literal(str(target))}) GROUP BY 1"
+    ).fetchall():
         counts[str(name)] = int(n)
-    return ExplainReport(result.num_rows, counts)
+    return ExplainReport(sum(counts.values()), counts, mode, explained_now)
+
+
+def _mode(before: SourceState | None, now: SourceState) -> str:
+    reference = (set(now.batches) | set(before.batches if before else {})) - {"access_events"}
+    if before is None or not now.extends(before) or not now.same_tables(before, reference):
+        return "full"
+    if not now.new_batches(before, "access_events") and now.erasures == before.erasures:
+        return "current"
+    return "incremental"
+
+
+def _explain_new(store: Store, con: BaseBackend, batches: list[int]) -> int:
+    """Explain the events of the person-days the new ``batches`` touch, and merge them into the
+    kept result (dropping events lawfully erased since)."""
+    target = store.home / RESULT
+    context = store.work_dir / "explain-context.parquet"
+    store.db.execute(
+        f"""COPY (
+            SELECT DISTINCT e.event_id FROM access_events e
+            JOIN (SELECT DISTINCT person_id, CAST(ts AS DATE) AS day FROM access_events
+                  WHERE list_contains(?, _batch)) d
+            ON e.person_id = d.person_id AND CAST(e.ts AS DATE) = d.day
+        ) TO {literal(str(context))} (FORMAT parquet)""",
+        [batches],
+    )
+    fresh = explanations(con, only=con.read_parquet(str(context))).to_pyarrow()
+    store.db.register("_fresh", fresh)
+    try:
+        _replace(
+            target,
+            lambda scratch: store.db.execute(
+                f"""COPY (
+                    SELECT * FROM read_parquet({literal(str(target))}) o
+                    WHERE o.event_id NOT IN (SELECT event_id FROM _fresh)
+                      AND o.event_id IN (SELECT event_id FROM access_events)
+                    UNION ALL BY NAME SELECT * FROM _fresh
+                    ORDER BY event_id
+                ) TO {literal(str(scratch))} (FORMAT parquet)"""
+            ),
+        )
+    finally:
+        store.db.unregister("_fresh")
+        context.unlink(missing_ok=True)
+    return int(fresh.num_rows)
+
+
+def _replace(target: Path, write: Callable[[Path], object]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_suffix(".parquet.tmp")
+    write(scratch)
+    os.replace(scratch, target)

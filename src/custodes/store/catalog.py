@@ -485,6 +485,15 @@ class Catalog:
                 (now(),),
             )
 
+    def committed_batch_ids(self) -> dict[str, list[int]]:
+        """The committed batches of each table, in order: what a derived result was made from."""
+        found: dict[str, list[int]] = {}
+        for table, batch_id in self.db.execute(
+            "SELECT table_name, batch_id FROM batches WHERE status = 'committed' ORDER BY batch_id"
+        ).fetchall():
+            found.setdefault(str(table), []).append(int(batch_id))
+        return found
+
     def committed_batch_count(self) -> dict[str, int]:
         rows = self.db.execute(
             "SELECT table_name, count(*) FROM batches WHERE status = 'committed' GROUP BY 1"
