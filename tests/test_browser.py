@@ -293,3 +293,65 @@ def test_the_browser_runs_no_inline_script_under_the_content_security_policy(
 def test_chromium_is_debians(browser: Browser) -> None:
     assert shutil.which("chromium") == str(CHROMIUM)
     assert browser.version
+
+
+def test_the_foi_and_subject_access_reports_render_as_pages_with_their_titles(
+    browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    """The reports people receive, rendered by a real browser engine and checked as images:
+    not blank, charts drawn, the expected titles on the page."""
+    import io
+
+    from PIL import Image
+
+    from custodes.cases.importer import import_cases
+    from custodes.report import Period, Source, build_report, render
+    from custodes.report import charts as report_charts
+    from custodes.subject import subject_access_report
+    from custodes.subject.render import to_html
+
+    history = tmp_path / "history.csv"
+    history.write_text(
+        "case_id,force,incident_date,person_ref,role,breach_type,outcome,outcome_date,systems,notes\n"
+        "C1,,2014-02-03,P1,officer,unauthorised_access,conviction_dpa_s170,2015-01-01,PNC,\n"
+        "C1,,2014-02-03,P1,officer,unauthorised_access,dismissal_without_notice,,PNC,\n"
+        "C2,,2014-06-30,P2,staff,inappropriate_disclosure,no_further_action,,RMS;PND,\n"
+        "C3,,2014-11-11,P3,staff,other,written_warning,,,\n"
+    )
+    import_cases(history, tmp_path / "reports")
+    report = build_report([Source(tmp_path / "reports")], Period.parse("2014-01-01", "2014-12-31"))
+    foi = render(report, "foi", "html").decode()
+    with open_store(site.home) as store:
+        if not store.catalog.checkpoints():
+            issue_checkpoint(store, generate_signer("police.example/custodes"))
+        (subject,) = store.query(
+            "SELECT subject_id FROM access_events WHERE subject_id IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        )[0]
+    sar = to_html(subject_access_report(site.home, str(subject), requested_by="dora", record=False))
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        for name, html, titles in (
+            (
+                "foi-report",
+                foi,
+                [
+                    "Misuse of police data: incidents and outcomes",
+                    report_charts.MONTH_TITLE,
+                    report_charts.OUTCOME_TITLE,
+                ],
+            ),
+            ("subject-access-report", sar, ["Access to your records"]),
+        ):
+            page.set_content(html)
+            text = " ".join(page.inner_text("body").split())
+            for title in titles:
+                assert title in text, f"{name}: {title!r} is not on the page"
+            shot = page.screenshot(full_page=True)
+            image = Image.open(io.BytesIO(shot)).convert("RGB")
+            assert image.height > 600, f"{name}: the page is nearly empty"
+            assert len(image.getcolors(maxcolors=1 << 18) or []) > 50, f"{name} looks blank"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            (SCREENSHOTS / f"{name}.png").write_bytes(shot)
+    finally:
+        page.close()
