@@ -60,6 +60,7 @@ from custodes.cases.workflow import attach_people, cite, create_case
 from custodes.detect.rules import RULES
 
 __all__ = [
+    "COUNT_LIMIT",
     "SORTS",
     "AlertFilter",
     "AlertPage",
@@ -86,6 +87,12 @@ SORTS: Final = {
 """What the queue sorts by, each backed by an index on (state, column) so a page stays fast
 with a million alerts: ``-score`` (the default) is highest first, ``-last_ts`` most recently
 active, ``detected_at`` longest waiting."""
+
+COUNT_LIMIT: Final = 10_000
+"""A page of the queue counts the alerts that match up to this many (or up to the end of the
+page asked for, if that is further): beyond it, the page says "more than 10,000". Counting a
+queue of a million exactly costs more than the page itself, on every page, and nobody triages
+by the last digit; the dashboard has the exact counts by state."""
 
 _RULES: Final = {rule.name: rule for rule in RULES}
 
@@ -126,7 +133,8 @@ class AlertView:
 class AlertPage:
     """One page of the queue. ``person_ids`` and ``subject_ids`` are the identifiers the page
     shows by name (none when everything is pseudonymised): hand them to
-    :func:`custodes.cases.audit.record_read`."""
+    :func:`custodes.cases.audit.record_read`. ``total`` is exact when ``total_exact``;
+    otherwise more than ``total`` alerts match (see :data:`COUNT_LIMIT`)."""
 
     items: tuple[AlertView, ...]
     total: int
@@ -134,6 +142,7 @@ class AlertPage:
     per_page: int
     person_ids: tuple[str, ...]
     subject_ids: tuple[str, ...]
+    total_exact: bool = True
 
     @property
     def shows_personal_data(self) -> bool:
@@ -286,8 +295,9 @@ def list_alerts(
     per_page: int = 50,
 ) -> AlertPage:
     """One page of the queue, filtered and sorted (a key of :data:`SORTS`; a leading ``-`` for
-    descending). Uses the queue's indexes, so a page of a million alerts costs about what a
-    page of a thousand does."""
+    descending), with the number of alerts that match, counted up to :data:`COUNT_LIMIT`. Uses
+    the queue's indexes, so a page of a million alerts costs about what a page of a thousand
+    does."""
     where = where or AlertFilter()
     order = _order(sort)
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
@@ -301,7 +311,9 @@ def list_alerts(
         require(actor, VIEW_QUEUE)
         presenter = _Presenter(db, session, actor)
         conditions = _conditions(session, presenter, where)
-        total = session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
+        limit = max(COUNT_LIMIT, page * per_page)
+        matching = select(Alert.alert_id).where(*conditions).limit(limit + 1).subquery()
+        counted = session.scalar(select(func.count()).select_from(matching)) or 0
         rows = session.scalars(
             select(Alert)
             .where(*conditions)
@@ -318,7 +330,10 @@ def list_alerts(
                 r.subject_id for r, v in zip(rows, items, strict=True) if v.named and r.subject_id
             )
         )
-    return AlertPage(items, total, page, per_page, persons, subjects)
+    exact = counted <= limit
+    return AlertPage(
+        items, counted if exact else limit, page, per_page, persons, subjects, total_exact=exact
+    )
 
 
 def count_alerts(db: CaseDb, user: User, where: AlertFilter | None = None) -> int:

@@ -34,8 +34,9 @@ from custodes.cases.models import (
     Transition,
     User,
 )
-from custodes.cases.people import access_events
+from custodes.cases.people import AccessEvent
 from custodes.cases.taxonomy import BREACH_LABELS, CASE_STATUSES, CASE_TRANSITIONS, outcome
+from custodes.store.store import Store, open_store
 
 MAX_PER_PAGE: Final = 500
 
@@ -160,8 +161,25 @@ def get_case(db: CaseDb, user: User, case: int | str) -> CaseFile:
         return _case_file(session, found)
 
 
-def _case_file(session: Session, case: Case) -> CaseFile:
-    names = _NameBook(session)
+def read_case(
+    db: CaseDb, user: User, case: int | str, *, store: Store | None = None
+) -> tuple[CaseFile, list[TimelineEntry]]:
+    """The case in full and its timeline (see :func:`get_case` and :func:`timeline`), read in
+    one transaction: what a case page shows, consistent, for one round of checks."""
+    with db.session() as session:
+        actor = acting(session, user)
+        found = find_case(session, case)
+        require_on_case(actor, found)
+        names = _NameBook(session)
+        file = _case_file(session, found, names)
+        entries, cited = _timeline(session, found, names)
+    if cited:
+        entries += _events(db, cited, store)
+    return file, sorted(entries, key=lambda e: e.at)
+
+
+def _case_file(session: Session, case: Case, names: _NameBook | None = None) -> CaseFile:
+    names = names or _NameBook(session)
     people = session.scalars(
         select(CasePerson).where(CasePerson.case_id == case.id).order_by(CasePerson.id)
     ).all()
@@ -263,19 +281,21 @@ def _outcome_view(row: PersonOutcome, names: _NameBook) -> OutcomeView:
 
 
 class _NameBook:
-    """User names by id, each looked up once."""
+    """User names by id: every user's, read in one query when the first is needed (a page
+    names a dozen users, and a query each is a round trip each to PostgreSQL; the users of a
+    force are hundreds, not millions)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.names: dict[int, str] = {}
+        self.names: dict[int, str] | None = None
 
     def get(self, user_id: int | None) -> str | None:
         if user_id is None:
             return None
-        if user_id not in self.names:
-            user = self.session.get(User, user_id)
-            self.names[user_id] = user.name if user else f"user {user_id}"
-        return self.names[user_id]
+        if self.names is None:
+            rows = self.session.execute(select(User.id, User.name))
+            self.names = {user_id: name for user_id, name in rows}
+        return self.names.get(user_id, f"user {user_id}")
 
     def __getitem__(self, user_id: int) -> str:
         name = self.get(user_id)
@@ -311,11 +331,13 @@ def list_cases(
     user: User,
     *,
     status: str | None = None,
+    open_only: bool = False,
     page: int = 1,
     per_page: int = 50,
 ) -> CaseList:
-    """The cases the user is on (owner, reviewer or member), newest first. Nobody sees a list
-    of cases they are not on, whatever their role."""
+    """The cases the user is on (owner, reviewer or member), newest first, perhaps only those
+    in ``status`` or (``open_only``) those not closed. Nobody sees a list of cases they are not
+    on, whatever their role."""
     if status is not None and status not in CASE_STATUSES:
         raise Invalid(f"unknown status {status!r}: one of {', '.join(CASE_STATUSES)}")
     page, per_page = _paging(page, per_page)
@@ -327,6 +349,8 @@ def list_cases(
             Case.id.in_(select(CaseMember.case_id).where(CaseMember.user_id == actor.id)),
         )
         where = [mine] + ([Case.status == status] if status else [])
+        if open_only:  # as a list, so the (owner, status) and (reviewer, status) indexes serve
+            where.append(Case.status.in_([s for s in CASE_STATUSES if s != "closed"]))
         total = session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
         rows = session.scalars(
             select(Case)
@@ -446,24 +470,38 @@ class TimelineEntry:
 
 
 def timeline(
-    db: CaseDb, user: User, case: int | str, *, with_events: bool = True
+    db: CaseDb,
+    user: User,
+    case: int | str,
+    *,
+    with_events: bool = True,
+    store: Store | None = None,
 ) -> list[TimelineEntry]:
     """Everything that happened on the case, oldest first: its steps, notes, tasks, outcomes,
-    linked alerts and (``with_events``) the cited access events, read from the store."""
+    linked alerts and (``with_events``) the cited access events, read from the store (``store``
+    if the caller holds one open, as the web application does; opened for the call if not)."""
     with db.session() as session:
         actor = acting(session, user)
         found = find_case(session, case)
         require_on_case(actor, found)
-        names = _NameBook(session)
-        entries, leaves = _steps(session, found, names)
-        entries += _items(session, found, names, leaves)
-        entries += _alerts(session, found)
-        cited = session.execute(
-            select(CaseEvent.event_id, CaseEvent.added_at).where(CaseEvent.case_id == found.id)
-        ).all()
+        entries, cited = _timeline(session, found, _NameBook(session))
     if with_events and cited:
-        entries += _events(db, dict(cited))
+        entries += _events(db, cited, store)
     return sorted(entries, key=lambda e: e.at)
+
+
+def _timeline(
+    session: Session, case: Case, names: _NameBook
+) -> tuple[list[TimelineEntry], dict[str, datetime]]:
+    """The timeline's entries from the case database, and the cited events (with when they
+    were cited) still to read from the store."""
+    entries, leaves = _steps(session, case, names)
+    entries += _items(session, case, names, leaves)
+    entries += _alerts(session, case)
+    cited = session.execute(
+        select(CaseEvent.event_id, CaseEvent.added_at).where(CaseEvent.case_id == case.id)
+    ).all()
+    return entries, {event_id: added_at for event_id, added_at in cited}
 
 
 def _steps(
@@ -586,8 +624,13 @@ def _alerts(session: Session, case: Case) -> list[TimelineEntry]:
     ]
 
 
-def _events(db: CaseDb, cited: dict[str, datetime]) -> list[TimelineEntry]:
-    found = {e.event_id: e for e in access_events(db.home, list(cited))}
+def _events(db: CaseDb, cited: dict[str, datetime], store: Store | None) -> list[TimelineEntry]:
+    if store is None:
+        with open_store(db.home) as opened:
+            read = _stored_events(opened, list(cited))
+    else:
+        read = _stored_events(store, list(cited))
+    found = {e.event_id: e for e in read}
     entries = []
     for event_id, added_at in cited.items():
         event = found.get(event_id)
@@ -607,3 +650,16 @@ def _events(db: CaseDb, cited: dict[str, datetime]) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+def _stored_events(store: Store, event_ids: list[str]) -> list[AccessEvent]:
+    """The stored content of the cited events (erased ones left out), in time order. Written
+    ``event_id = ANY(?)``, which DuckDB checks against each Parquet row group's range of ids
+    and so skips most of the store; ``list_contains(?, event_id)`` reads every event's id
+    (measured on a store of 10 million events: 25 ms against 166 ms)."""
+    rows = store.query(
+        "SELECT event_id, ts, person_id, action, system, subject_id, purpose "
+        "FROM access_events WHERE event_id = ANY(?) ORDER BY ts, event_id",
+        [event_ids],
+    )
+    return [AccessEvent(*row) for row in rows]

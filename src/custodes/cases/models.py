@@ -358,3 +358,20 @@ class CaseImportQuarantine(Base):
     column_name: Mapped[str] = mapped_column(String(64), default="")
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)  # JSON: the row's original text by header column
+
+
+# added by revision 0004: the queue's orders without sorting ties (alert_id breaks them), whole
+# or filtered by rule or family; the open cases of an owner or a reviewer -----------------------
+
+Index("ix_alerts_state_score_alert_id", Alert.state, Alert.score, Alert.alert_id)
+Index("ix_alerts_state_detected_at_alert_id", Alert.state, Alert.detected_at, Alert.alert_id)
+Index("ix_alerts_state_rule_score_alert_id", Alert.state, Alert.rule, Alert.score, Alert.alert_id)
+Index(
+    "ix_alerts_state_family_score_alert_id",
+    Alert.state,
+    Alert.family,
+    Alert.score,
+    Alert.alert_id,
+)
+Index("ix_cases_owner_id_status", Case.owner_id, Case.status)
+Index("ix_cases_reviewer_id_status", Case.reviewer_id, Case.status)

@@ -1,15 +1,17 @@
 """What every request shares: the store's HOME, the case database, the pseudonym key.
 
 One :class:`WebContext` is made by ``create_app`` and kept on ``app.state``; endpoints reach it
-through :func:`context`. The store (DuckDB over Parquet) is opened per request, read-only, since
-DuckDB connections are not shared between threads.
+through :func:`context`. The store (DuckDB over Parquet) is opened for reading once per thread
+of the server and kept between requests (see :meth:`WebContext.store`), since neither DuckDB's
+connection nor the catalog's SQLite connection may be shared between threads.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
@@ -23,20 +25,44 @@ from custodes.web.errors import WebError
 from custodes.web.rules import Scope
 
 
+class _ThreadStore(threading.local):
+    """One thread's open store, and the committed files its views were made from."""
+
+    store: Store | None = None
+    files: list[str] | None = None
+
+
 @dataclass
 class WebContext:
     home: Path
     db: CaseDb
     pseudonym_key: bytes
+    _kept: _ThreadStore = field(default_factory=_ThreadStore, init=False, repr=False)
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        """The store, opened for reading for the length of a ``with`` block."""
-        store = open_store(self.home)
+        """The store, open for reading, for the length of a ``with`` block.
+
+        Opening DuckDB and making its views over the Parquet files costs tens of milliseconds,
+        more than most pages' queries, so each thread keeps its store between requests. Before
+        each use it asks the catalog which files are committed and remakes the views if an
+        ingest or an erasure changed them (files are never rewritten under the same name), so
+        a request sees exactly what a freshly opened store would show."""
+        kept = self._kept
+        store, kept.store = kept.store, None
+        if store is None:
+            store, kept.files = open_store(self.home), None
+        files = store.catalog.committed_files()
+        if files != kept.files:
+            store.refresh_views()  # made on first use instead, if DuckDB is not open yet
+            kept.files = files
         try:
             yield store
         finally:
-            store.close()
+            if kept.store is None:
+                kept.store = store
+            else:  # a nested use kept its own
+                store.close()
 
     def need_to_know(self, user: User, scope: Scope, identifier: str) -> None:
         """Refuse (404, 403) unless ``user`` may open this case, or this employee's or

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from custodes.cases.models import User
 from custodes.cases.users import ActiveSession, csrf_matches, find_session
@@ -81,10 +82,13 @@ class GuardedRoute(APIRoute):
 
 
 async def _check(request: Request, rule: Rule) -> Response | None:
+    # The session and need-to-know lookups query the case database: they run in the thread
+    # pool, as the endpoints do, so a slow query or a wait for a pooled connection holds up
+    # this request only, never the event loop every other request is waiting on.
     if rule.public:
         return None
     ctx = context(request)
-    session = current_session(request, ctx)
+    session = await run_in_threadpool(current_session, request, ctx)
     if session is None:
         return _anonymous(request)
     if not rule.allows(session.user.role):
@@ -98,7 +102,8 @@ async def _check(request: Request, rule: Rule) -> Response | None:
     request.state.viewer = Viewer(session.user, session.csrf_token, rule)
     if rule.scope is not None:
         parameter = {"case": "case_id", "person": "person_id", "subject": "subject_id"}
-        ctx.need_to_know(session.user, rule.scope, request.path_params[parameter[rule.scope]])
+        identifier = request.path_params[parameter[rule.scope]]
+        await run_in_threadpool(ctx.need_to_know, session.user, rule.scope, identifier)
     return None
 
 

@@ -3,7 +3,8 @@
 Pages and API endpoints call :func:`record_view` once, after they have gathered what they will
 show and before they answer (log before serve: if the ledger cannot record the read, the
 viewer sees an error, not the data). The guard checks that a route marked ``personal`` in the
-route table recorded exactly one read.
+route table recorded exactly one read. Reads of concurrent requests share ledger appends
+(:mod:`custodes.web.read_ledger`), each still with its own leaf.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import Request
 
 from custodes.web.context import context
 from custodes.web.guard import viewer
+from custodes.web.read_ledger import read_fields, read_ledger
 
 if TYPE_CHECKING:
     from custodes.cases.evidence import EvidencePack
@@ -31,18 +33,9 @@ def record_view(
 ) -> None:
     """Record that the signed-in user saw ``what`` (a page or an API answer), for ``case``
     (a reference) if any, naming the employees, subjects and items (alerts, events) shown."""
-    from custodes.cases.audit import record_read
-
     seen = viewer(request)
-    record_read(
-        context(request).db,
-        seen.user,
-        view=what,
-        case=case,
-        people=list(people),
-        subjects=list(subjects),
-        items=list(items),
-    )
+    fields = read_fields(seen.user, what, case=case, people=people, subjects=subjects, items=items)
+    read_ledger(context(request).home).record(fields)
     seen.reads += 1
 
 

@@ -52,8 +52,12 @@ class AlertOut(BaseModel):
 
 
 class AlertPageOut(BaseModel):
+    """A page of the queue. ``total`` alerts match when ``total_exact``; otherwise more than
+    ``total`` do (the queue counts up to 10,000, or to the end of the page asked for)."""
+
     items: list[AlertOut]
     total: int
+    total_exact: bool
     page: int
     per_page: int
 
@@ -72,6 +76,7 @@ def api_alerts(request: Request, query: Annotated[QueueQuery, Query()]) -> Alert
     return AlertPageOut(
         items=[AlertOut.model_validate(item) for item in page.items],
         total=page.total,
+        total_exact=page.total_exact,
         page=page.page,
         per_page=page.per_page,
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from custodes.cases import workflow
+from custodes.cases.casefile import read_case
 from custodes.web import schemas as s
 from custodes.web.casework import STEPS, complete_task, step_out
 from custodes.web.context import context
@@ -54,8 +55,8 @@ def api_open_case(request: Request, body: s.NewCase) -> s.StepOut:
 def api_case(request: Request, case_id: int) -> s.CaseDetail:
     """A case in full with its timeline (need-to-know: only for people on it)."""
     ctx, user = context(request), viewer(request).user
-    case = workflow.get_case(ctx.db, user, case_id)
-    timeline = workflow.timeline(ctx.db, user, case_id)
+    with ctx.store() as store:
+        case, timeline = read_case(ctx.db, user, case_id, store=store)
     record_view(
         request,
         f"GET /api/cases/{case_id}",

@@ -52,9 +52,7 @@ def _queue(
         subjects=page.subject_ids,
         items=shown_ids(page),
     )
-    open_cases = [
-        c for c in workflow.list_cases(ctx.db, user, per_page=100).items if c.status != "closed"
-    ]
+    open_cases = workflow.list_cases(ctx.db, user, open_only=True, per_page=100).items
     template = "_queue.html" if is_htmx(request) else "alerts.html"
     return render(
         request,

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from custodes.cases import workflow
-from custodes.cases.access import JOIN_CASES, OPEN_CASES, SIGN_OFF, may
+from custodes.cases.access import JOIN_CASES, OPEN_CASES, ROLE_PERMISSIONS, SIGN_OFF, may
+from custodes.cases.casefile import read_case
 from custodes.cases.models import User
 from custodes.cases.taxonomy import BREACH_TYPES, CASE_STATUSES, OUTCOMES
 from custodes.web import schemas
@@ -80,8 +81,8 @@ def open_case(request: Request, fields: FormFields) -> RedirectResponse:
 @router.get("/cases/{case_id}", include_in_schema=False)
 def case_page(request: Request, case_id: int, done: str = "") -> HTMLResponse:
     ctx, user = context(request), viewer(request).user
-    case = workflow.get_case(ctx.db, user, case_id)
-    timeline = workflow.timeline(ctx.db, user, case_id)
+    with ctx.store() as store:
+        case, timeline = read_case(ctx.db, user, case_id, store=store)
     record_view(
         request,
         "case",
@@ -90,6 +91,7 @@ def case_page(request: Request, case_id: int, done: str = "") -> HTMLResponse:
         subjects=sorted({s for e in timeline for s in e.subjects}),
         items=[*case.alert_ids, *case.event_ids],
     )
+    users = _active_users(request)
     message = "Case opened." if done == "open" else STEPS[done].done if done in STEPS else ""
     if done == "task":
         message = "Task done."
@@ -101,11 +103,11 @@ def case_page(request: Request, case_id: int, done: str = "") -> HTMLResponse:
         message=message,
         outcomes=OUTCOMES,
         breach_types=BREACH_TYPES,
-        owners=_users(request, OPEN_CASES),
-        reviewers=_users(request, SIGN_OFF),
+        owners=_may(users, OPEN_CASES),
+        reviewers=_may(users, SIGN_OFF),
         joiners=[
             (name, role)
-            for name, role in _users(request, JOIN_CASES)
+            for name, role in _may(users, JOIN_CASES)
             if name not in (case.owner, case.reviewer, *case.members)
         ],
         is_reviewer=case.reviewer == user.name,
@@ -128,9 +130,20 @@ def evidence_pack(request: Request, case_id: int, format: str = "pdf") -> Respon
 
 def _users(request: Request, permission: str) -> list[tuple[str, str]]:
     """Active users whose role carries ``permission``, as (name, role), for the forms."""
+    return _may(_active_users(request), permission)
+
+
+def _active_users(request: Request) -> list[tuple[str, str]]:
+    """Every active user, as (name, role), by name: a page's forms offer them by role."""
     with context(request).db.session() as session:
-        users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-        return [(u.name, u.role) for u in users if may(u, permission)]
+        rows = session.execute(
+            select(User.name, User.role).where(User.active.is_(True)).order_by(User.name)
+        )
+        return [(name, role) for name, role in rows]
+
+
+def _may(users: list[tuple[str, str]], permission: str) -> list[tuple[str, str]]:
+    return [(name, role) for name, role in users if permission in ROLE_PERMISSIONS.get(role, ())]
 
 
 def _step_route(name: str) -> None:
