@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from sqlalchemy import Table, insert, select, text
@@ -650,12 +650,10 @@ def _commit(db: CaseDb, writer: _Writer, chunk: Chunk, written: dict[str, int]) 
             written[name] += len(rows)
 
 
-class _Writer:
-    def write(self, name: str, rows: Sequence[dict[str, Any]]) -> None:
-        raise NotImplementedError
+class _Writer(Protocol):
+    def write(self, name: str, rows: Sequence[dict[str, Any]]) -> None: ...
 
-    def finish(self) -> None:
-        raise NotImplementedError
+    def finish(self) -> None: ...
 
 
 class _SQLiteWriter(_Writer):

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from custodes.cases.audit import READ_KIND, record_read
+from custodes.cases.audit import READ_KIND, read_fields, record_read
 from custodes.cases.models import User
 from custodes.errors import CustodesError
 from custodes.store import ledger as store_ledger
 from custodes.store.store import appender, open_store
 from custodes.web import read_ledger as module
-from custodes.web.read_ledger import ReadLedger, read_fields, read_ledger
+from custodes.web.read_ledger import ReadLedger, read_ledger
 
 ANN = User(id=1, name="ann", role="investigator", password_hash="-")
 

@@ -29,6 +29,31 @@ READ_KIND: Final = "investigator_read"
 MAX_VIEW: Final = 200
 
 
+def read_fields(
+    user: User,
+    view: str,
+    *,
+    case: str | None = None,
+    people: Iterable[str] = (),
+    subjects: Iterable[str] = (),
+    items: Iterable[str] = (),
+) -> dict[str, str | int | None]:
+    """The ledger fields of one read: who (``user``) saw ``view`` (e.g. ``"case page"``,
+    ``"GET /api/alerts"``) for ``case`` (a reference), showing these employees
+    (``person_id``), subjects (``subject_id``) and items (alert or event ids)."""
+    if not isinstance(view, str) or not view.strip() or len(view) > MAX_VIEW:
+        raise Invalid(f"a read must say what was shown in 1 to {MAX_VIEW} characters")
+    return {
+        "user": user.name,
+        "role": user.role,
+        "view": view.strip(),
+        "case": case,
+        "people": _ids(people),
+        "subjects": _ids(subjects),
+        "items": _ids(items),
+    }
+
+
 def record_read(
     target: CaseDb | Path,
     user: User,
@@ -39,21 +64,10 @@ def record_read(
     subjects: Iterable[str] = (),
     items: Iterable[str] = (),
 ) -> int:
-    """Record that ``user`` saw ``view`` (e.g. ``"case page"``, ``"GET /api/alerts"``) for
-    ``case`` (a reference), showing these employees (``person_id``), subjects (``subject_id``)
-    and items (alert or event ids). Returns the ledger leaf."""
+    """Record one read (:func:`read_fields`) as its own ledger leaf; returns the leaf. (The web
+    application groups concurrent reads into one append: :mod:`custodes.web.read_ledger`.)"""
     home = target.home if isinstance(target, CaseDb) else target
-    if not isinstance(view, str) or not view.strip() or len(view) > MAX_VIEW:
-        raise Invalid(f"a read must say what was shown in 1 to {MAX_VIEW} characters")
-    fields: dict[str, str | int | None] = {
-        "user": user.name,
-        "role": user.role,
-        "view": view.strip(),
-        "case": case,
-        "people": _ids(people),
-        "subjects": _ids(subjects),
-        "items": _ids(items),
-    }
+    fields = read_fields(user, view, case=case, people=people, subjects=subjects, items=items)
     (event,) = record_actions(home, [(READ_KIND, fields)])
     return event.leaf_index
 

@@ -19,50 +19,18 @@ gets the error and none of them shows the data.
 from __future__ import annotations
 
 import copy
-import json
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from custodes.cases.audit import MAX_VIEW, READ_KIND
-from custodes.cases.errors import Invalid
-from custodes.cases.models import User
+from custodes.cases.audit import READ_KIND
 from custodes.store.ledger import record_actions
 
 MAX_GROUP: Final = 256
 """The most reads one append carries (the rest go in the next)."""
 
 Fields = dict[str, str | int | None]
-
-
-def read_fields(
-    user: User,
-    view: str,
-    *,
-    case: str | None = None,
-    people: Iterable[str] = (),
-    subjects: Iterable[str] = (),
-    items: Iterable[str] = (),
-) -> Fields:
-    """The ledger fields of one read, exactly as :func:`custodes.cases.audit.record_read`
-    writes them (a test holds the two together)."""
-    if not isinstance(view, str) or not view.strip() or len(view) > MAX_VIEW:
-        raise Invalid(f"a read must say what was shown in 1 to {MAX_VIEW} characters")
-    return {
-        "user": user.name,
-        "role": user.role,
-        "view": view.strip(),
-        "case": case,
-        "people": _ids(people),
-        "subjects": _ids(subjects),
-        "items": _ids(items),
-    }
-
-
-def _ids(values: Iterable[str]) -> str:
-    return json.dumps(sorted({str(v) for v in values if v is not None and v != ""}))
 
 
 @dataclass(eq=False)

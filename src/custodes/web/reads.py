@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from custodes.cases.audit import read_fields
 from custodes.web.context import context
 from custodes.web.guard import viewer
-from custodes.web.read_ledger import read_fields, read_ledger
+from custodes.web.read_ledger import read_ledger
 
 if TYPE_CHECKING:
     from custodes.cases.evidence import EvidencePack
