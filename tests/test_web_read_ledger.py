@@ -52,11 +52,11 @@ def test_concurrent_reads_share_appends_and_each_gets_its_own_leaf(
 ) -> None:
     appends: list[int] = []
 
-    def counted(home: Path, actions: Any, **options: Any) -> Any:
+    def counted(store: Any, actions: Any) -> Any:
         appends.append(len(actions))
-        return store_ledger.record_actions(home, actions, **options)
+        return store_ledger.append_actions(store, actions)
 
-    monkeypatch.setattr(module, "record_actions", counted)
+    monkeypatch.setattr(module, "append_actions", counted)
     ledger = ReadLedger(detected_home)
     before = ledger_size(detected_home)
     with ThreadPoolExecutor(30) as pool:

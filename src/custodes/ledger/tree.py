@@ -68,6 +68,10 @@ class MerkleTree:
         self.path = Path(path)
         self._fds: list[int] = []
         self._size = 0
+        # Levels written since the last sync, and whether a level file was created (then the
+        # directory, which holds its name, must be synced too).
+        self._dirty: set[int] = set()
+        self._new_file = False
         self._read_only = read_only_size is not None
         try:
             if read_only_size is not None:
@@ -142,8 +146,12 @@ class MerkleTree:
         self._size = size
 
     def _open_level(self, level: int) -> int:
-        fd = os.open(self.path / _level_name(level), os.O_RDWR | os.O_CREAT, 0o644)
+        path = self.path / _level_name(level)
+        self._new_file |= not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self._fds.append(fd)
+        if self._new_file:
+            self._dirty.add(level)
         return fd
 
     def _repair_level(self, level: int, fd: int, expected: int) -> None:
@@ -153,6 +161,9 @@ class MerkleTree:
         if os.fstat(fd).st_size != have * HASH_SIZE or have > expected:
             os.ftruncate(fd, min(have, expected) * HASH_SIZE)
             have = min(have, expected)
+            self._dirty.add(level)
+        if have < expected:
+            self._dirty.add(level)
         while have < expected:
             count = min(expected - have, CHUNK_LEAVES)
             below = self._read(level - 1, 2 * have, 2 * count)
@@ -182,6 +193,18 @@ class MerkleTree:
     def size(self) -> int:
         """The number of leaves."""
         return self._size
+
+    def changed_on_disk(self) -> bool:
+        """Whether another process changed this tree since this object last wrote it: level 0
+        is no longer as long as this tree's size (leaves appended or cut back), or its file was
+        replaced. A tree kept open between appends checks this before appending."""
+        mine = os.fstat(self._fd(0))
+        try:
+            named = os.stat(self.path / _level_name(0))
+        except FileNotFoundError:
+            return True
+        replaced = (named.st_dev, named.st_ino) != (mine.st_dev, mine.st_ino)
+        return replaced or mine.st_size != self._size * HASH_SIZE
 
     def _fd(self, level: int) -> int:
         if not self._fds:
@@ -332,6 +355,7 @@ class MerkleTree:
         level = 0
         while True:
             os.pwrite(self._fd(level), nodes, first * HASH_SIZE)
+            self._dirty.add(level)
             end = first + len(nodes) // HASH_SIZE
             if end >> 1 <= first >> 1:
                 break
@@ -356,6 +380,7 @@ class MerkleTree:
             raise TreeError(f"cannot truncate to {size} leaves: the tree has {self._size}")
         for level in range(len(self._fds)):
             os.ftruncate(self._fd(level), (size >> level) * HASH_SIZE)
+            self._dirty.add(level)
         self._size = size
 
     def _writable(self) -> None:
@@ -363,7 +388,17 @@ class MerkleTree:
             raise TreeError(f"the Merkle tree at {self.path} is open for reading only")
 
     def sync(self) -> None:
-        """Make every append and truncation so far durable (``fsync`` of each level file)."""
-        for level in range(len(self._fds)):
-            os.fsync(self._fd(level))
-        fsync_path(self.path)
+        """Make every append and truncation so far durable.
+
+        Only the level files written since the last sync are synced (an append of a few
+        leaves touches two or three of some thirty levels), with ``fdatasync``: appending
+        changes a file's size, which ``fdatasync`` also makes durable, and nothing else of its
+        metadata matters. The directory is synced when a level file was created in it.
+        """
+        for level in sorted(self._dirty):
+            if level < len(self._fds):
+                os.fdatasync(self._fds[level])
+        self._dirty.clear()
+        if self._new_file:
+            fsync_path(self.path)
+            self._new_file = False

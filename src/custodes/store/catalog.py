@@ -195,7 +195,9 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a batch is one transaction.
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # check_same_thread=False: a kept-open appender (:class:`~custodes.store.store.
+        # KeptAppender`) is used by whichever request thread writes next; its users take turns.
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)

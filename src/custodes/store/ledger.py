@@ -72,13 +72,22 @@ def record_actions(
     store under ``home``, from a process that is not ingesting (the web application, the case
     commands): all leaves synced, then committed together. Waits for a running writer."""
     with appender(home, wait=wait) as store:
-        events: list[SystemEvent] = []
-        for kind, fields in actions:
-            events.append(new_system_event(store.tree.size + len(events), kind, fields))
-        store.tree.append([system_leaf(e) for e in events], start=store.tree.size)
-        store.tree.sync()
-        store.catalog.add_system_events(events)
-        return events
+        return append_actions(store, actions)
+
+
+def append_actions(
+    store: Store, actions: Sequence[tuple[str, Mapping[str, str | int | None]]]
+) -> list[SystemEvent]:
+    """Append actions to the ledger of a store opened to append (:func:`record_actions`, or a
+    :class:`~custodes.store.store.KeptAppender`): every leaf synced, then all committed in one
+    transaction, so they are recorded together or not at all."""
+    events: list[SystemEvent] = []
+    for kind, fields in actions:
+        events.append(new_system_event(store.tree.size + len(events), kind, fields))
+    store.tree.append([system_leaf(e) for e in events], start=store.tree.size)
+    store.tree.sync()
+    store.catalog.add_system_events(events)
+    return events
 
 
 # where an event is --------------------------------------------------------------------------

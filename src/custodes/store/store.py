@@ -28,6 +28,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -356,6 +357,72 @@ def appender(home: Path, *, wait: float = 60.0) -> Iterator[Store]:
             yield store
         finally:
             store.close()
+
+
+class KeptAppender:
+    """:func:`appender` for a long-lived process that appends often (the web application's
+    investigator reads): the store stays open between appends, and only the writer lock is
+    taken each time.
+
+    Opening a store for an append (the catalog's schema script, the tree's recovery) cost about
+    as much as the append itself. Another process may write in between (an ingest, a case
+    command), so each :meth:`open` first checks that nothing changed since this process's last
+    append: the catalog file is the same one, its committed ledger size is the size of the
+    tree held open, and the tree's first level is as long as that. Otherwise the store is
+    opened again, with the tree's recovery. After an error the store is closed and reopened on
+    the next use. Threads of one process take turns.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._store: Store | None = None
+        self._catalog_file: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def open(self, *, wait: float = 60.0) -> Iterator[Store]:
+        """The store, open to append, under the writer lock (waiting up to ``wait`` seconds)."""
+        with self._lock, _writer_lock(self.home, wait=wait):
+            store = self._current()
+            try:
+                yield store
+            except BaseException:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _current(self) -> Store:
+        store = self._store
+        if store is not None and not self._changed(store):
+            return store
+        self.close()
+        store = Store(self.home, create=False)
+        try:
+            store._recover_tree()
+        except BaseException:
+            store.close()
+            raise
+        self._store, self._catalog_file = store, _file_identity(self.home / "catalog.sqlite")
+        return store
+
+    def _changed(self, store: Store) -> bool:
+        return (
+            _file_identity(self.home / "catalog.sqlite") != self._catalog_file
+            or store.catalog.ledger_size() != store.tree.size
+            or store.tree.changed_on_disk()
+        )
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 @contextmanager

@@ -7,8 +7,9 @@ fifty investigators at once, requests spent most of their time queueing for that
 append each (measured: 85% of request threads' time at 20,000 alerts; see
 docs/benchmarks.md). Here the requests of one process that arrive while an append is under way
 wait together and go to the ledger in the next append, as one
-:func:`~custodes.store.ledger.record_actions` call: one lock, one sync, one leaf each, in
-arrival order.
+:func:`~custodes.store.ledger.append_actions` call: one lock, one sync, one leaf each, in
+arrival order. The store stays open between appends (:class:`~custodes.store.store.KeptAppender`),
+so an append is the lock, the leaves and the syncs, not a store's opening as well.
 
 Nothing recorded changes: each request still gets its own leaf with the same fields
 :func:`custodes.cases.audit.record_read` writes, and does not return until the append that holds
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Final
 
 from custodes.cases.audit import READ_KIND
-from custodes.store.ledger import record_actions
+from custodes.store.ledger import append_actions
+from custodes.store.store import KeptAppender
 
 MAX_GROUP: Final = 256
 """The most reads one append carries (the rest go in the next)."""
@@ -51,6 +53,7 @@ class ReadLedger:
 
     def __init__(self, home: Path) -> None:
         self.home = home
+        self._appender = KeptAppender(home)
         self._lock = threading.Lock()
         self._queue: list[_Read] = []
         self._writing = False
@@ -78,7 +81,8 @@ class ReadLedger:
         with self._lock:
             group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
         try:
-            events = record_actions(self.home, [(READ_KIND, read.fields) for read in group])
+            with self._appender.open() as store:
+                events = append_actions(store, [(READ_KIND, read.fields) for read in group])
         except BaseException as error:
             for read in group:
                 read.error = error
