@@ -275,10 +275,11 @@ def reads_recorded(home: Path, since: int) -> dict[str, Any]:
 
 
 @contextmanager
-def serving(home: Path, url: str | None, workdir: Path) -> Iterator[tuple[str, int]]:
+def serving(home: Path, url: str | None, workdir: Path, workers: int) -> Iterator[tuple[str, int]]:
     """``custodes serve`` in its own process on a free port; yields (address, pid)."""
     port = free_port()
     command = [sys.executable, "-m", "custodes", "serve", "--home", str(home), "--port", str(port)]
+    command += ["--workers", str(workers)]
     if url:
         command += ["--db", url]
     server_log = (workdir / "server.log").open("w")
@@ -331,7 +332,7 @@ def run_engine(
     work = home.parent
     size_before = ledger_size(home)
     log(f"serving {engine} and driving it with {args.users} users for {args.duration} s")
-    with serving(home, url, work) as (address, pid):
+    with serving(home, url, work, args.workers) as (address, pid):
         result = drive(
             {
                 "host": address,
@@ -380,6 +381,9 @@ def main() -> None:
         metavar=("MIN", "MAX"),
         help="each client's think time between requests, in seconds (0 0: none)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (`custodes serve --workers`)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workforce", type=int, default=500, help="the synthetic force's size")
     parser.add_argument("--days", type=int, default=14, help="the synthetic force's days")
@@ -393,6 +397,7 @@ def main() -> None:
     report: dict[str, Any] = {
         "machine": f"{os.cpu_count()} cores, load generator, server and database on one machine",
         "users": args.users,
+        "server_workers": args.workers,
         "think_time_s": list(args.wait),
         "duration_s": args.duration,
         "goal_p95_ms": GOAL_P95_MS,

@@ -185,7 +185,7 @@ def cpu_snapshot() -> dict[str, float]:
     server = PLAN.get("server_pid", 0)
     database = PLAN.get("postgres_pid")
     snapshot = {
-        "server": cpu_seconds(server),
+        "server": cpu_seconds(server, reaped=True) + sum(cpu_seconds(p) for p in children(server)),
         "load generator": cpu_seconds(os.getpid()),
         "machine": machine_busy()[0],
     }

@@ -8,14 +8,20 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
 
+from custodes.cases.audit import READ_KIND
 from custodes.cases.db import open_cases
-from custodes.cases.users import authenticate
+from custodes.cases.users import add_user, authenticate
 from custodes.cli import app as cli
+from custodes.store import LeafPool, audit, open_store
 from tests.web_fixtures import PASSWORD
 
 runner = CliRunner()
@@ -59,42 +65,86 @@ def test_users_add_refuses_mistakes_in_one_line(detected_home: Path) -> None:
         assert message in result.output and "Traceback" not in result.output
 
 
-def test_serve_syncs_alerts_and_answers(detected_home: Path) -> None:
+@dataclass
+class Served:
+    address: str
+    errors: str = ""  # what the server wrote on standard error, once it stopped
+
+
+@contextmanager
+def serving(home: Path, *options: str) -> Iterator[Served]:
+    """``custodes serve`` for real, on a free port, stopped (Ctrl-C) at the end."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "custodes", "serve", "--home", str(home)]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "custodes",
-            "serve",
-            "--home",
-            str(detected_home),
-            "--port",
-            str(port),
-        ],
+        [*command, "--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    served = Served(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                httpx.get(f"{served.address}/login", timeout=2)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.communicate()[1]
                 assert time.monotonic() < deadline, "custodes serve did not answer within 60 s"
                 time.sleep(0.2)
-        assert answer.status_code == 200 and "Sign in" in answer.text
-        assert httpx.get(f"http://127.0.0.1:{port}/api/alerts").status_code == 401
+        yield served
     finally:
         server.send_signal(signal.SIGINT)
-        _, errors = server.communicate(timeout=30)
-    assert "alerts synced: 18 new" in errors
-    assert f"serving on http://127.0.0.1:{port}/" in errors
+        served.errors = server.communicate(timeout=30)[1]
+
+
+def test_serve_syncs_alerts_and_answers(detected_home: Path) -> None:
+    with serving(detected_home) as served:
+        answer = httpx.get(f"{served.address}/login", timeout=5)
+        assert answer.status_code == 200 and "Sign in" in answer.text
+        assert httpx.get(f"{served.address}/api/alerts").status_code == 401
+    assert "alerts synced: 18 new" in served.errors
+    assert f"serving on {served.address}/" in served.errors
+
+
+def test_several_server_processes_share_sessions_and_the_ledger(detected_home: Path) -> None:
+    db = open_cases(detected_home)
+    try:
+        add_user(db, "rita", "reviewer", PASSWORD)
+    finally:
+        db.close()
+    before = ledger_size(detected_home)
+    with serving(detected_home, "--workers", "2") as served:
+        address = served.address
+        signed_in = httpx.post(
+            f"{address}/api/login", json={"name": "rita", "password": PASSWORD}, timeout=10
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        cookies = signed_in.cookies
+
+        def page(n: int) -> int:  # a new connection each time: either process may answer
+            answer = httpx.get(
+                f"{address}/api/alerts?page={n % 2 + 1}", cookies=cookies, timeout=30
+            )
+            assert answer.status_code == 200, answer.text
+            return n
+
+        with ThreadPoolExecutor(8) as pool:
+            assert sorted(pool.map(page, range(24))) == list(range(24))
+    with open_store(detected_home) as store:
+        reads = [e for e in store.catalog.system_events(before) if e.kind == READ_KIND]
+        assert store.catalog.ledger_size() == before + 1 + len(reads)  # the login, then reads
+    assert len(reads) == 24
+    with open_store(detected_home) as store, LeafPool() as pool:
+        assert audit(store, pool).ok
+
+
+def ledger_size(home: Path) -> int:
+    with open_store(home) as store:
+        return store.catalog.ledger_size()
 
 
 def test_serve_without_a_store_is_one_clear_error(tmp_path: Path) -> None:

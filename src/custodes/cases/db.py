@@ -53,8 +53,16 @@ def default_url(home: Path) -> str:
     return f"sqlite:///{(home / 'cases.sqlite').resolve()}"
 
 
-def open_cases(home: Path, url: str | None = None, *, upgrade: bool = True) -> CaseDb:
-    """Open (creating and migrating) the case database for the store under ``home``."""
+def open_cases(
+    home: Path, url: str | None = None, *, upgrade: bool = True, connections: int | None = None
+) -> CaseDb:
+    """Open (creating and migrating) the case database for the store under ``home``.
+
+    ``connections``: how many connections the pool keeps open, for a server whose threads each
+    need one at once (SQLAlchemy's default keeps 5 and opens and closes up to 10 more as needed:
+    under load, a PostgreSQL backend started and stopped for many requests, and threads waiting
+    for a connection). A command that runs once keeps the default.
+    """
     url = url or default_url(home)
     if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise CaseDbError(
@@ -62,7 +70,7 @@ def open_cases(home: Path, url: str | None = None, *, upgrade: bool = True) -> C
             "(postgresql+psycopg://USER@HOST:PORT/DB)"
         )
     try:
-        engine = _engine(url)
+        engine = _engine(url, connections)
         if upgrade:
             upgrade_schema(engine)
     except ArgumentError:
@@ -75,15 +83,18 @@ def open_cases(home: Path, url: str | None = None, *, upgrade: bool = True) -> C
     return CaseDb(home, url, engine, sessionmaker(engine, expire_on_commit=False))
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, connections: int | None) -> Engine:
+    pool: dict[str, Any] = {}
+    if connections is not None:
+        pool = {"pool_size": connections, "max_overflow": connections // 4}
     if url.startswith("sqlite"):
         home_db = url.removeprefix("sqlite:///")
         if home_db and home_db != ":memory:":
             Path(home_db).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

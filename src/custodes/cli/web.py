@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table as RichTable
@@ -146,14 +146,36 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes. Each runs the routes in its own threads; more than one "
+            "uses more cores (sessions, case data and the ledger are shared).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web application for investigators (alerts, cases, people, the ledger); alerts
     are synced from the last `custodes detect` first."""
+    import os
+
     import uvicorn
 
-    from custodes.web.app import create_app, sync_at_start
+    from custodes.web.app import SERVED_DB, SERVED_HOME, create_app, sync_at_start
 
-    application = guard(lambda: create_app(home, db))
+    application = guard(lambda: create_app(home, db))  # also checks HOME and the database
     err.print(guard(lambda: sync_at_start(home, db)), highlight=False)
     err.print(f"Custodes is serving on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
-    uvicorn.run(application, host=host, port=port, proxy_headers=True, log_level="warning")
+    options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": True}
+    if workers == 1:
+        uvicorn.run(application, log_level="warning", **options)
+        return
+    application.state.custodes.db.close()  # each worker opens its own
+    os.environ[SERVED_HOME], os.environ[SERVED_DB] = str(home.resolve()), db or ""
+    uvicorn.run(
+        "custodes.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        log_level="warning",
+        **options,
+    )

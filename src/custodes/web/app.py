@@ -8,6 +8,7 @@ package, and charts are SVG rendered on the server.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,12 +41,17 @@ API_DESCRIPTION = """The same operations as the pages, as JSON. Sign in with `PO
 your name, as they are in the browser."""
 
 
+REQUEST_THREADS = 40
+"""The threads that run the application's routes at once (Starlette's pool, AnyIO's default):
+the case database keeps as many connections open, so no request waits for one."""
+
+
 def create_app(home: Path, db_url: str | None = None, *, max_body: int = MAX_BODY) -> FastAPI:
     """The application for the store under ``home`` and its case database (SQLite under
     HOME by default, or ``db_url``)."""
     if not (home / "catalog.sqlite").exists():
         raise CustodesError(f"{home}: no store here: run `custodes ingest BUNDLE --home {home}`")
-    db = open_cases(home, db_url)
+    db = open_cases(home, db_url, connections=REQUEST_THREADS)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +79,17 @@ def create_app(home: Path, db_url: str | None = None, *, max_body: int = MAX_BOD
     for method, path in served_routes(app):  # refuse to serve a route nobody wrote a rule for
         rule_for(method, path)
     return app
+
+
+SERVED_HOME = "CUSTODES_SERVE_HOME"
+SERVED_DB = "CUSTODES_SERVE_DB"
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one of several server processes (``custodes serve --workers N``):
+    uvicorn starts each worker by importing a factory, so the HOME and the case database's URL
+    come from the environment the parent set."""
+    return create_app(Path(os.environ[SERVED_HOME]), os.environ.get(SERVED_DB) or None)
 
 
 def served_routes(app: FastAPI) -> list[tuple[str, str]]:
