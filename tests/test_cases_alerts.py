@@ -144,6 +144,30 @@ def test_investigators_see_pseudonyms_until_they_are_on_the_case(
     assert not alerts.get_alert(queue, case_users["bob"], leaver[0].alert_id).named
 
 
+def test_an_employee_whose_alerts_arrive_later_is_found_by_pseudonym(
+    case_db: CaseDb, case_users: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, rita = case_users["ann"], case_users["rita"]
+    alerts.sync_alerts(case_db)
+    real = by_rule(case_db, rita, "leaver_access")[0].person
+    pseudonymous = by_rule(case_db, ann, "leaver_access")[0].person
+    table = pq.read_table(case_db.home / ALERTS)
+    later = table.filter(pc.equal(table["person_id"], real))
+    with case_db.session() as session:  # as if the leaver's alerts had not been synced yet
+        session.query(Alert).filter(Alert.person_id == real).delete()
+    others = alerts.list_alerts(case_db, ann, per_page=500).items
+    assert real not in {v.person for v in alerts.list_alerts(case_db, rita, per_page=500).items}
+    # a filter by someone else's pseudonym makes the book of pseudonyms without the leaver
+    assert alerts.list_alerts(case_db, ann, AlertFilter(person=others[0].person)).total
+    assert alerts.list_alerts(case_db, ann, AlertFilter(person=pseudonymous)).total == 0
+
+    rewrite_alerts(case_db.home, lambda _: later)
+    alerts.sync_alerts(case_db)
+    monkeypatch.setattr(alerts._PseudonymBook, "REFRESH", 0.0)  # as when 5 seconds have passed
+    found = alerts.list_alerts(case_db, ann, AlertFilter(person=pseudonymous), per_page=500)
+    assert found.total == later.num_rows and {v.person for v in found.items} == {pseudonymous}
+
+
 def test_filters_sorting_paging_and_counting(queue: CaseDb, case_users: dict[str, User]) -> None:
     rita = case_users["rita"]
     everything = alerts.list_alerts(queue, rita, per_page=500).items

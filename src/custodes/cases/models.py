@@ -284,11 +284,10 @@ class Transition(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-# added by revision 0002: the alert queue's usual orders, and "the cases I am on" -------------
+# added by revision 0002 (its (state, score) and (state, detected_at) dropped by 0005, which
+# 0004's indexes supersede): the queue by time of access, and "the cases I am on" ------------
 
-Index("ix_alerts_state_score", Alert.state, Alert.score)
 Index("ix_alerts_state_last_ts", Alert.state, Alert.last_ts)
-Index("ix_alerts_state_detected_at", Alert.state, Alert.detected_at)
 Index("ix_cases_owner_id", Case.owner_id)
 Index("ix_cases_reviewer_id", Case.reviewer_id)
 Index("ix_case_members_user_id", CaseMember.user_id)
