@@ -50,6 +50,14 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--home", type=Path, default=OUT / "detect-home")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: PySpark in local mode on this machine's cores (memory: set "
+        "PYSPARK_SUBMIT_ARGS='--driver-memory 12g pyspark-shell')",
+    )
+    parser.add_argument("--spark-master", default=f"local[{os.cpu_count()}]")
     args = parser.parse_args()
     if not (args.home / "catalog.sqlite").exists():
         shutil.rmtree(args.home, ignore_errors=True)
@@ -69,12 +77,16 @@ def main() -> None:
     shutil.rmtree(args.home / "derived", ignore_errors=True)
     floor_s, floor_rss, _ = timed([sys.executable, "-c", FLOOR, str(args.home)])
     detect_s, detect_rss, report = timed(
-        [sys.executable, "-m", "custodes", "detect", "--home", str(args.home), "--json"]
+        [
+            *(sys.executable, "-m", "custodes", "detect", "--home", str(args.home), "--json"),
+            *("--full", "--engine", args.engine, "--spark-master", args.spark_master),
+        ]
     )
     data = json.loads(report)
     print(
         json.dumps(
             {
+                "engine": args.engine,
                 "events": data["events"],
                 "floor_seconds": round(floor_s, 1),
                 "floor_peak_rss_mib": round(floor_rss),
