@@ -142,11 +142,26 @@ def looks(con: BaseBackend, employed: ir.Table) -> ir.Table:
         s_forename=subjects.forenames.split(" ")[0].upper(),
         s_dob=subjects.date_of_birth.cast("string"),
     )
-    found = searches.join(named, searches.q_surname == named.s_surname).filter(
-        lambda t: (
-            ((t.q_forename == "") | (t.q_forename == t.s_forename))
-            & ((t.q_dob == "") | (t.q_dob == t.s_dob))
-        )
+    # Joined on every field the query gives (surname and forename, surname and date of birth,
+    # or all three): on the surname alone, a common one pairs each search with thousands of
+    # subjects before the other fields are compared (hundreds of millions of rows at 10 M).
+    by_name = searches.filter((searches.q_forename != "") & (searches.q_dob == ""))
+    by_dob = searches.filter((searches.q_forename == "") & (searches.q_dob != ""))
+    by_both = searches.filter((searches.q_forename != "") & (searches.q_dob != ""))
+    found = ibis.union(
+        by_name.join(
+            named, [by_name.q_surname == named.s_surname, by_name.q_forename == named.s_forename]
+        ),
+        by_dob.join(named, [by_dob.q_surname == named.s_surname, by_dob.q_dob == named.s_dob]),
+        by_both.join(
+            named,
+            [
+                by_both.q_surname == named.s_surname,
+                by_both.q_forename == named.s_forename,
+                by_both.q_dob == named.s_dob,
+            ],
+        ),
+        distinct=False,
     )
     found = found.mutate(subject_id=found.named_subject, via_search=True)
     columns = [
@@ -182,6 +197,21 @@ def candidates(
         (pairs.day >= pairs.opened - ibis.interval(days=1))
         & (pairs.closed.isnull() | (pairs.day <= pairs.closed + _days(LONGEST_REACH)))
     )
+
+
+def template_candidates(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
+    """:func:`candidates` narrowed to the pairs ``template`` can use: its kinds of unit, its
+    kinds of operation and, for a template about recent operations, those opened within its
+    reach. Each paired template filters its pairs by these conditions anyway; applied while
+    pairing, they keep a popular subject's hundreds of old operations from becoming pairs (at
+    10 M events, the pairs of all paired templates together were 37 M rows).
+    """
+    if template.unit_kinds:
+        looked = looked.filter(looked.unit_kind.isin(list(template.unit_kinds)))
+    pairs = candidates(con, looked, template.operation_kinds or None)
+    if template.recent is not None:
+        pairs = pairs.filter(_recent(pairs, template))
+    return pairs
 
 
 def _match(expr: ir.Table, template: Template) -> ir.Table:

@@ -28,6 +28,7 @@ from custodes.explain.paths import (
     events_of_employed,
     looks,
     restrict,
+    template_candidates,
 )
 from custodes.explain.templates import TEMPLATES, UNEXPLAINED, Template
 from custodes.store.derived import SourceState, load_state, save_state
@@ -102,14 +103,13 @@ def explanations(
     paired = [t for t in templates if t.path in FROM_PAIRS]
     if paired:
         remaining = looked if explained is None else looked.anti_join(explained, "event_id")
-        # Only the kinds of operation some paired template reaches are paired at all.
-        kinds = (
-            sorted({k for t in paired for k in t.operation_kinds})
-            if all(t.operation_kinds for t in paired)
-            else None
-        )
-        pairs = candidates(con, remaining, kinds).cache()
-        found = _reduce(_union([FROM_PAIRS[t.path](con, pairs, t) for t in paired])).cache()
+        remaining = remaining.cache()
+        # Each template pairs the remaining looks only with the operations it can reach.
+        by_template = [
+            FROM_PAIRS[t.path](con, template_candidates(con, remaining, t).cache(), t)
+            for t in paired
+        ]
+        found = _reduce(_union(by_template)).cache()
         strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
     best_strong = _union(strong).drop("rank", "weak")
