@@ -31,21 +31,24 @@ def duckdb_backend(store: Store) -> BaseBackend:
 
 
 def spark_session(master: str = "local[2]", app: str = "custodes") -> Any:
-    """A Spark session set up as Custodes needs it (UTC; small shuffles for local mode; in
-    local mode, the warehouse and scratch tables in a temporary directory, not the current
-    one)."""
+    """A Spark session set up as Custodes needs it (UTC). In local mode, small shuffles, no
+    web UI, and the warehouse and scratch tables in a temporary directory, not the current one.
+    On a cluster, everything else (memory, shuffle partitions, the UI) is left to Spark's own
+    configuration (``spark-defaults.conf``, ``PYSPARK_SUBMIT_ARGS``): settings made here would
+    override the cluster's."""
     from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
 
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.ui.enabled", "false")
-    )
+    builder = SparkSession.builder.master(master).appName(app)
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    # Linkage's string similarities (Jaro-Winkler, Damerau-Levenshtein) are Scala functions in
+    # a jar Splink ships; Spark sends it to the executors.
+    builder = builder.config("spark.jars", similarity_jar_location())
     if master.startswith("local"):
-        builder = builder.config(
-            "spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="custodes-spark-")
+        builder = (
+            builder.config("spark.sql.shuffle.partitions", "8")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="custodes-spark-"))
         )
     return builder.getOrCreate()
 
