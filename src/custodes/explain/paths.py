@@ -281,18 +281,27 @@ def assignment(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Tab
 def unit(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
     """Operations of the subject owned by the person's unit, open at the time."""
     owned = _links(con).join(_operations(con), "operation_id")
+    if template.operation_kinds:
+        owned = owned.filter(owned.operation_kind.isin(list(template.operation_kinds)))
     mine = looked.filter(_unit_kind_ok(looked, template))
+    # Each operation on each day it is open (from ``opened`` to ``closed`` plus the template's
+    # reach; one still open, to the last day looked at), so the join meets only the operations
+    # open that day: joined on the subject alone, a control room's looks met 114 M of the
+    # subjects' calls at 10 M events, to keep 18 M.
+    last = mine.day.max()
+    until = ibis.coalesce(owned.closed + _days(template.after), last) + ibis.interval(days=1)
+    day = ibis.interval(days=1)
+    owned = owned.mutate(
+        open_day=ibis.range(owned.opened.cast("timestamp"), until.cast("timestamp"), day)
+    ).unnest("open_day")
+    owned = owned.mutate(open_day=owned.open_day.cast("date"))
     same = (
         mine.unit_kind == owned.operation_unit_kind
         if template.same_unit_kind
         else mine.person_unit == owned.operation_unit
     )
-    c = mine.join(owned, [mine.subject_id == owned.subject_id, same])
-    c = c.filter(_operation_kind_ok(c, template))
-    open_then = (c.day >= c.opened) & (
-        c.closed.isnull() | (c.day <= c.closed + _days(template.after))
-    )
-    return _match(c.filter(open_then), template)
+    c = mine.join(owned, [mine.subject_id == owned.subject_id, mine.day == owned.open_day, same])
+    return _match(c.drop("open_day"), template)
 
 
 def colleague(con: BaseBackend, c: ir.Table, template: Template) -> ir.Table:
