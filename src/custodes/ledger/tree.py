@@ -147,11 +147,9 @@ class MerkleTree:
 
     def _open_level(self, level: int) -> int:
         path = self.path / _level_name(level)
-        self._new_file |= not path.exists()
+        self._new_file |= not path.exists()  # its name is durable once the directory is synced
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self._fds.append(fd)
-        if self._new_file:
-            self._dirty.add(level)
         return fd
 
     def _repair_level(self, level: int, fd: int, expected: int) -> None:

@@ -351,12 +351,22 @@ def appender(home: Path, *, wait: float = 60.0) -> Iterator[Store]:
     ingest's files are left for the next ingest to clear; readers never see them.
     """
     with _writer_lock(home, wait=wait):
-        store = Store(home, create=False)
+        store = _open_to_append(home)
         try:
-            store._recover_tree()
             yield store
         finally:
             store.close()
+
+
+def _open_to_append(home: Path) -> Store:
+    """The store under ``home`` with its tree recovered (the writer lock held by the caller)."""
+    store = Store(home, create=False)
+    try:
+        store._recover_tree()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 class KeptAppender:
@@ -400,12 +410,7 @@ class KeptAppender:
         if store is not None and not self._changed(store):
             return store
         self.close()
-        store = Store(self.home, create=False)
-        try:
-            store._recover_tree()
-        except BaseException:
-            store.close()
-            raise
+        store = _open_to_append(self.home)
         self._store, self._catalog_file = store, _file_identity(self.home / "catalog.sqlite")
         return store
 
