@@ -52,6 +52,28 @@ def test_appends_continue_after_another_process_appended(store_home: Path) -> No
     kept.close()
 
 
+def test_two_kept_appenders_taking_turns_keep_their_stores_and_every_leaf(
+    store_home: Path,
+) -> None:
+    """Two server processes each keep a store open and take turns: each notices the other's
+    leaves, opens only its tree again (its catalog connection stays), and nothing is lost."""
+    one, two = KeptAppender(store_home), KeptAppender(store_home)
+    leaves = []
+    for turn in range(10):
+        leaves += [append(one, f"one {turn}"), append(two, f"two {turn}")]
+    with one.open() as store:
+        catalog = store.catalog
+    leaves.append(append(two, "two, last"))
+    leaves.append(append(one, "one, last"))
+    with one.open() as store:
+        assert store.catalog is catalog  # the same store, not opened again
+    assert leaves == list(range(leaves[0], leaves[0] + 22))
+    assert [leaf for leaf, _ in recorded(store_home)] == leaves
+    assert audit_ok(store_home)
+    one.close()
+    two.close()
+
+
 def test_leaves_a_crashed_writer_left_uncommitted_are_cut_before_appending(
     store_home: Path,
 ) -> None:

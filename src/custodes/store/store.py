@@ -378,9 +378,11 @@ class KeptAppender:
     as much as the append itself. Another process may write in between (an ingest, a case
     command), so each :meth:`open` first checks that nothing changed since this process's last
     append: the catalog file is the same one, its committed ledger size is the size of the
-    tree held open, and the tree's first level is as long as that. Otherwise the store is
-    opened again, with the tree's recovery. After an error the store is closed and reopened on
-    the next use. Threads of one process take turns.
+    tree held open, and the tree's first level is as long as that. Otherwise the tree is opened
+    again and recovered (the whole store, if the catalog file was replaced): with several
+    server processes taking turns, that is most appends, and reopening only the tree keeps them
+    cheap. After an error the store is closed and reopened on the next use. Threads of one
+    process take turns.
     """
 
     def __init__(self, home: Path) -> None:
@@ -407,19 +409,27 @@ class KeptAppender:
 
     def _current(self) -> Store:
         store = self._store
-        if store is not None and not self._changed(store):
-            return store
-        self.close()
+        if store is not None:
+            if _file_identity(self.home / "catalog.sqlite") != self._catalog_file:
+                self.close()
+            elif (
+                store.catalog.ledger_size() == store.tree.size and not store.tree.changed_on_disk()
+            ):
+                return store
+            else:
+                # Another process appended (or crashed while appending): the catalog is the
+                # same file, so only the tree is opened again and recovered. This is the
+                # common case with several server processes, which take turns to append.
+                try:
+                    store.tree.close()
+                    store._recover_tree()
+                except BaseException:
+                    self.close()
+                    raise
+                return store
         store = _open_to_append(self.home)
         self._store, self._catalog_file = store, _file_identity(self.home / "catalog.sqlite")
         return store
-
-    def _changed(self, store: Store) -> bool:
-        return (
-            _file_identity(self.home / "catalog.sqlite") != self._catalog_file
-            or store.catalog.ledger_size() != store.tree.size
-            or store.tree.changed_on_disk()
-        )
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:
@@ -430,10 +440,18 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
+# A process waiting for the writer lock tries again after 0.5 ms, then twice as long each time
+# up to 10 ms: another server process's append holds it for about a millisecond, an ingest for
+# minutes. (A blocking ``flock`` cannot time out.)
+_LOCK_FIRST_PAUSE = 0.0005
+_LOCK_LONGEST_PAUSE = 0.01
+
+
 @contextmanager
 def _writer_lock(home: Path, *, wait: float) -> Iterator[None]:
     lock = (home / ".lock").open("a+")
     deadline = time.monotonic() + wait
+    pause = _LOCK_FIRST_PAUSE
     try:
         while True:
             try:
@@ -444,7 +462,8 @@ def _writer_lock(home: Path, *, wait: float) -> Iterator[None]:
                     raise StoreError(
                         f"{home}: another Custodes process is writing to this store"
                     ) from None
-                time.sleep(0.01)
+                time.sleep(pause)
+                pause = min(2 * pause, _LOCK_LONGEST_PAUSE)
         yield
     finally:
         lock.close()  # closing the file releases the lock
