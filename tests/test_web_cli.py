@@ -22,6 +22,7 @@ from custodes.cases.db import open_cases
 from custodes.cases.users import add_user, authenticate
 from custodes.cli import app as cli
 from custodes.store import LeafPool, audit, open_store
+from custodes.web.app import SWITCH_INTERVAL, tune_for_serving
 from tests.web_fixtures import PASSWORD
 
 runner = CliRunner()
@@ -145,6 +146,16 @@ def test_several_server_processes_share_sessions_and_the_ledger(detected_home: P
 def ledger_size(home: Path) -> int:
     with open_store(home) as store:
         return store.catalog.ledger_size()
+
+
+def test_a_server_process_hands_the_gil_over_within_a_millisecond() -> None:
+    """Request threads coming back from the database wait for the GIL at most this long."""
+    before = sys.getswitchinterval()
+    try:
+        tune_for_serving()
+        assert sys.getswitchinterval() == SWITCH_INTERVAL == 0.001
+    finally:
+        sys.setswitchinterval(before)
 
 
 def test_serve_without_a_store_is_one_clear_error(tmp_path: Path) -> None:

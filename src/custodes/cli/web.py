@@ -161,13 +161,14 @@ def serve(
 
     import uvicorn
 
-    from custodes.web.app import SERVED_DB, SERVED_HOME, create_app, sync_at_start
+    from custodes.web.app import SERVED_DB, SERVED_HOME, create_app, sync_at_start, tune_for_serving
 
     application = guard(lambda: create_app(home, db))  # also checks HOME and the database
     err.print(guard(lambda: sync_at_start(home, db)), highlight=False)
     err.print(f"Custodes is serving on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
     options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": True}
     if workers == 1:
+        tune_for_serving()
         uvicorn.run(application, log_level="warning", **options)
         return
     application.state.custodes.db.close()  # each worker opens its own
