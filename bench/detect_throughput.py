@@ -3,7 +3,8 @@
     python bench/detect_throughput.py --events-csv bench/out/force-20000x22/access_events.csv \\
         --bundle bench/out/force-20000x22
 
-The bundle is ingested into a fresh store (not timed here; see ingest_throughput.py), then, each
+The bundle is ingested into a fresh store (timed, with its peak RSS, when the store is new; see
+ingest_throughput.py for the ingest benchmark proper), then, each
 in its own process so that peak RSS is its own: ``custodes detect`` (link, explain, detect) and
 the floor, a bare DuckDB join of the same stored events to assignments (on person, then the
 assignment's time window) with a group-by per person and day, in the same run. Prints one JSON object.
@@ -59,21 +60,16 @@ def main() -> None:
     )
     parser.add_argument("--spark-master", default=f"local[{os.cpu_count()}]")
     args = parser.parse_args()
+    ingested: dict[str, float] = {}
     if not (args.home / "catalog.sqlite").exists():
         shutil.rmtree(args.home, ignore_errors=True)
-        subprocess.run(
+        ingest_s, ingest_rss, _ = timed(
             [
-                sys.executable,
-                "-m",
-                "custodes",
-                "ingest",
-                str(args.bundle),
-                "--home",
-                str(args.home),
-                "--quiet",
-            ],
-            check=True,
+                *(sys.executable, "-m", "custodes", "ingest", str(args.bundle)),
+                *("--home", str(args.home), "--quiet"),
+            ]
         )
+        ingested = {"ingest_seconds": round(ingest_s, 1), "ingest_peak_rss_mib": round(ingest_rss)}
     shutil.rmtree(args.home / "derived", ignore_errors=True)
     floor_s, floor_rss, _ = timed([sys.executable, "-c", FLOOR, str(args.home)])
     detect_s, detect_rss, report = timed(
@@ -96,6 +92,7 @@ def main() -> None:
                 "ratio_to_floor": round(detect_s / floor_s, 2),
                 "explained": data["explained"],
                 "alerts": data["alerts"],
+                **ingested,
             }
         )
     )
