@@ -204,9 +204,8 @@ def explain_store(
     mode = _mode(before, now)
     explained_now = 0
     if mode == "full":
-        result = explanations(con).to_pyarrow().sort_by("event_id")
-        _replace(target, lambda scratch: pq.write_table(result, scratch))
-        explained_now = result.num_rows
+        _replace(target, lambda scratch: _write_by_event(con, explanations(con), scratch))
+        explained_now = pq.ParquetFile(target).metadata.num_rows
     elif mode == "incremental":
         assert before is not None
         explained_now = _explain_new(store, con, now.new_batches(before, "access_events"))
@@ -262,6 +261,16 @@ def _explain_new(store: Store, con: BaseBackend, batches: list[int]) -> int:
         store.db.unregister("_fresh")
         context.unlink(missing_ok=True)
     return int(fresh.num_rows)
+
+
+def _write_by_event(con: BaseBackend, result: ir.Table, path: Path) -> None:
+    """Write ``result`` to one Parquet file in ``event_id`` order. DuckDB sorts and writes it
+    in its own memory limit, spilling to disk (at 100 M events the result is several GB); other
+    engines (Spark) hand it over as Arrow."""
+    if con.name == "duckdb":
+        con.to_parquet(result.order_by("event_id"), path)
+    else:
+        pq.write_table(result.to_pyarrow().sort_by("event_id"), path)
 
 
 def _replace(target: Path, write: Callable[[Path], object]) -> None:
