@@ -10,6 +10,7 @@ which engine runs it.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -25,9 +26,29 @@ from custodes.store.store import Store
 STAGING_COLUMNS = ("_problem_column", "_problem", "_raw", "_nl")
 
 
-def duckdb_backend(store: Store) -> BaseBackend:
-    """An Ibis backend over the store's DuckDB connection (its views are the tables)."""
+ANALYSIS_MEMORY_FRACTION = 0.5
+"""The share of the machine's memory DuckDB may use for linkage, explanation and detection.
+
+The store's connection is kept to 1 GB for ingest (whose peak RSS has a goal), and most of the
+analysis spills to disk within that; but at 100 M events some of its operators could not
+(explanation's first tier stopped with DuckDB out of memory at 1 GB, having spilled over 30 GB).
+Half the machine leaves the rest to the operating system's cache of the Parquet files."""
+
+
+def duckdb_backend(store: Store, *, whole_store: bool = True) -> BaseBackend:
+    """An Ibis backend over the store's DuckDB connection (its views are the tables). For an
+    analysis of the ``whole_store``, DuckDB may use :data:`ANALYSIS_MEMORY_FRACTION` of the
+    machine's memory; a question about one event (the web's evidence view) keeps the store's
+    limit."""
+    if whole_store:
+        mebibytes = int(physical_memory() * ANALYSIS_MEMORY_FRACTION) >> 20
+        store.db.execute(f"SET memory_limit = '{max(mebibytes, 1024)}MiB'")
     return ibis.duckdb.from_connection(store.db)
+
+
+def physical_memory() -> int:
+    """The machine's memory, in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def spark_session(master: str = "local[2]", app: str = "custodes") -> Any:
