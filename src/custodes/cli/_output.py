@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,13 +28,23 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing 
 
 
 def guard(action: Callable[[], T]) -> T:
-    """Run ``action``; a user's mistake becomes one line on stderr and exit status 2."""
+    """Run ``action``; a user's mistake becomes one line on stderr and exit status 2. The
+    machine running short (DuckDB out of memory, or of disk for what it spills) is not a
+    mistake but is no bug either: one line saying so, and exit status 1."""
     try:
         return action()
     except (CustodesError, ValueError) as error:
         for line in str(error).splitlines() or ["error"]:
             err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    except (duckdb.OutOfMemoryException, duckdb.IOException) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        err.print(
+            f"[bold red]error:[/] the engine ran short of memory or disk: {first}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
 
 
 def refuse(message: str) -> NoReturn:
