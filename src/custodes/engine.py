@@ -27,19 +27,20 @@ STAGING_COLUMNS = ("_problem_column", "_problem", "_raw", "_nl")
 
 
 ANALYSIS_MEMORY_FRACTION = 0.5
-"""The share of the machine's memory DuckDB may use for linkage, explanation and detection.
+"""The share of the machine's memory DuckDB may use to explain and detect over the whole store.
 
 The store's connection is kept to 1 GB for ingest (whose peak RSS has a goal), and most of the
 analysis spills to disk within that; but at 100 M events some of its operators could not
 (explanation's first tier stopped with DuckDB out of memory at 1 GB, having spilled over 30 GB).
-Half the machine leaves the rest to the operating system's cache of the Parquet files."""
+Half the machine leaves the rest to the operating system's cache of the Parquet files. (Linkage
+has its own connection and limit: :data:`custodes.link.run.WORK_MEMORY_LIMIT`.)"""
 
 
-def duckdb_backend(store: Store, *, whole_store: bool = True) -> BaseBackend:
+def duckdb_backend(store: Store, *, whole_store: bool = False) -> BaseBackend:
     """An Ibis backend over the store's DuckDB connection (its views are the tables). For an
-    analysis of the ``whole_store``, DuckDB may use :data:`ANALYSIS_MEMORY_FRACTION` of the
-    machine's memory; a question about one event (the web's evidence view) keeps the store's
-    limit."""
+    analysis of the ``whole_store`` (``custodes detect``), DuckDB may use
+    :data:`ANALYSIS_MEMORY_FRACTION` of the machine's memory; questions about one event or one
+    subject (also asked by the web server's many threads) keep the store's limit."""
     if whole_store:
         mebibytes = int(physical_memory() * ANALYSIS_MEMORY_FRACTION) >> 20
         store.db.execute(f"SET memory_limit = '{max(mebibytes, 1024)}MiB'")

@@ -167,7 +167,7 @@ def _links_stale(home: Path, linked: SourceState | None, now: SourceState) -> bo
 
 def _backend(store: Store, session: Any | None) -> BaseBackend:
     if session is None:
-        return duckdb_backend(store)
+        return duckdb_backend(store, whole_store=True)
     derived = {
         name: store.home / relative
         for name, relative in DERIVED_VIEWS.items()

@@ -80,7 +80,7 @@ def explain_event(store: Store, event_id: str) -> EventExplanation:
             [event["person_id"], event["ts"]],
         ).fetchall()
     ]
-    con = duckdb_backend(store, whole_store=False)
+    con = duckdb_backend(store)
     found = (
         matches(con, only=same_day)
         .filter(lambda t: t.event_id == event_id)

@@ -197,7 +197,7 @@ def explain_store(
     two together). New reference data (an assignment recorded late explains earlier accesses)
     means explaining everything again; so does ``incremental=False``.
     """
-    con = con or duckdb_backend(store)
+    con = con or duckdb_backend(store, whole_store=True)
     target = store.home / RESULT
     now = SourceState.of(store)
     before = load_state(store.home / STATE) if incremental and target.exists() else None
