@@ -10,15 +10,16 @@ personal data is theirs to record with :func:`custodes.cases.audit.record_read`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Final, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from custodes.cases._steps import acting, find_case
-from custodes.cases.access import require_on_case
+from custodes.cases.access import on_case, require_on_case
 from custodes.cases.db import CaseDb
 from custodes.cases.errors import Invalid
 from custodes.cases.models import (
@@ -36,9 +37,11 @@ from custodes.cases.models import (
 )
 from custodes.cases.people import AccessEvent
 from custodes.cases.taxonomy import BREACH_LABELS, CASE_STATUSES, CASE_TRANSITIONS, outcome
+from custodes.store.locate import stored_events
 from custodes.store.store import Store, open_store
 
 MAX_PER_PAGE: Final = 500
+T = TypeVar("T")
 
 
 def utc(value: datetime) -> datetime:
@@ -141,12 +144,18 @@ class CaseFile:
 
 def closing_blockers(case: Case) -> list[str]:
     """What must happen before the case's reviewer can sign it off (besides the closing note)."""
+    return _blockers(case, [(p.person_ref, bool(p.outcomes)) for p in case.people])
+
+
+def _blockers(case: Case, people: Sequence[tuple[str, bool]]) -> list[str]:
+    """:func:`closing_blockers`, given each person on the case and whether they have an
+    outcome."""
     blockers = []
     if case.reviewer_id is None:
         blockers.append("no reviewer is assigned")
-    if not case.people:
+    if not people:
         blockers.append("no people are on the case: add the employees involved")
-    missing = [p.person_ref for p in case.people if not p.outcomes]
+    missing = [person for person, has_outcome in people if not has_outcome]
     if missing:
         blockers.append(f"no outcome recorded for {', '.join(missing)}")
     return blockers
@@ -157,52 +166,94 @@ def get_case(db: CaseDb, user: User, case: int | str) -> CaseFile:
     with db.session() as session:
         actor = acting(session, user)
         found = find_case(session, case)
-        require_on_case(actor, found)
-        return _case_file(session, found)
+        rows = _CaseRows.read(session, found, with_timeline=False)
+        _require_on_case(actor, found, rows)
+        return _case_file(found, rows, _NameBook(session))
 
 
 def read_case(
     db: CaseDb, user: User, case: int | str, *, store: Store | None = None
 ) -> tuple[CaseFile, list[TimelineEntry]]:
     """The case in full and its timeline (see :func:`get_case` and :func:`timeline`), read in
-    one transaction: what a case page shows, consistent, for one round of checks."""
+    one transaction: what a case page shows, consistent, for one round of checks. The case's
+    rows are read once for both (a page is a dozen statements, each a round trip to
+    PostgreSQL)."""
     with db.session() as session:
         actor = acting(session, user)
         found = find_case(session, case)
-        require_on_case(actor, found)
+        rows = _CaseRows.read(session, found, with_timeline=True)
+        _require_on_case(actor, found, rows)
         names = _NameBook(session)
-        file = _case_file(session, found, names)
-        entries, cited = _timeline(session, found, names)
-    if cited:
-        entries += _events(db, cited, store)
+        file = _case_file(found, rows, names)
+        entries = _timeline(rows, names)
+    if rows.cited:
+        entries += _events(db, rows.cited, store)
     return file, sorted(entries, key=lambda e: e.at)
 
 
-def _case_file(session: Session, case: Case, names: _NameBook | None = None) -> CaseFile:
-    names = names or _NameBook(session)
-    people = session.scalars(
-        select(CasePerson).where(CasePerson.case_id == case.id).order_by(CasePerson.id)
-    ).all()
+@dataclass
+class _CaseRows:
+    """Everything recorded on one case, read once, from which both the case file and its
+    timeline are made."""
+
+    people: Sequence[CasePerson]
+    outcomes: Sequence[tuple[PersonOutcome, str]]  # each with its person's ``person_ref``
+    tasks: Sequence[Task]
+    notes: Sequence[Note]
+    members: Sequence[int]
+    allegations: Sequence[Allegation]
+    alerts: Sequence[Alert]
+    cited: dict[str, datetime]  # event id: when it was cited
+    steps: Sequence[Transition]  # empty unless read ``with_timeline``
+
+    @classmethod
+    def read(cls, session: Session, case: Case, *, with_timeline: bool) -> _CaseRows:
+        def rows(statement: Select[T]) -> Sequence[T]:
+            return session.scalars(statement).all()
+
+        outcomes = session.execute(
+            select(PersonOutcome, CasePerson.person_ref)
+            .join(CasePerson)
+            .where(CasePerson.case_id == case.id)
+            .order_by(PersonOutcome.id)
+        ).all()
+        cited = session.execute(
+            select(CaseEvent.event_id, CaseEvent.added_at)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.event_id)
+        ).all()
+        return cls(
+            people=rows(
+                select(CasePerson).where(CasePerson.case_id == case.id).order_by(CasePerson.id)
+            ),
+            outcomes=[(outcome_row, person) for outcome_row, person in outcomes],
+            tasks=rows(select(Task).where(Task.case_id == case.id).order_by(Task.id)),
+            notes=rows(select(Note).where(Note.case_id == case.id).order_by(Note.id)),
+            members=rows(select(CaseMember.user_id).where(CaseMember.case_id == case.id)),
+            allegations=rows(
+                select(Allegation).where(Allegation.case_id == case.id).order_by(Allegation.id)
+            ),
+            alerts=rows(select(Alert).where(Alert.case_id == case.id).order_by(Alert.alert_id)),
+            cited={event_id: added_at for event_id, added_at in cited},
+            steps=rows(
+                select(Transition)
+                .where(Transition.entity == "case", Transition.entity_id == str(case.id))
+                .order_by(Transition.id)
+            )
+            if with_timeline
+            else (),
+        )
+
+
+def _require_on_case(user: User, case: Case, rows: _CaseRows) -> None:
+    if not on_case(user, case, set(rows.members)):
+        require_on_case(user, case)  # raises, with the message
+
+
+def _case_file(case: Case, rows: _CaseRows, names: _NameBook) -> CaseFile:
     outcomes = defaultdict(list)
-    for row in session.scalars(
-        select(PersonOutcome)
-        .join(CasePerson)
-        .where(CasePerson.case_id == case.id)
-        .order_by(PersonOutcome.id)
-    ):
+    for row, _person in rows.outcomes:
         outcomes[row.case_person_id].append(row)
-    tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
-    notes = session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.id)).all()
-    members = session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == case.id)).all()
-    allegations = session.scalars(
-        select(Allegation).where(Allegation.case_id == case.id).order_by(Allegation.id)
-    ).all()
-    alert_ids = session.scalars(
-        select(Alert.alert_id).where(Alert.case_id == case.id).order_by(Alert.alert_id)
-    ).all()
-    event_ids = session.scalars(
-        select(CaseEvent.event_id).where(CaseEvent.case_id == case.id).order_by(CaseEvent.event_id)
-    ).all()
     return CaseFile(
         id=case.id,
         reference=case.reference,
@@ -213,7 +264,7 @@ def _case_file(session: Session, case: Case, names: _NameBook | None = None) -> 
         version=case.version,
         owner=names.get(case.owner_id),
         reviewer=names.get(case.reviewer_id),
-        members=tuple(sorted(names[m] for m in members)),
+        members=tuple(sorted(names[m] for m in rows.members)),
         opened_at=utc(case.opened_at),
         closed_at=_utc_or_none(case.closed_at),
         incident_date=case.incident_date,
@@ -229,7 +280,7 @@ def _case_file(session: Session, case: Case, names: _NameBook | None = None) -> 
                 tuple(s for s in a.systems.split(";") if s),
                 a.incident_date,
             )
-            for a in allegations
+            for a in rows.allegations
         ),
         people=tuple(
             PersonView(
@@ -238,7 +289,7 @@ def _case_file(session: Session, case: Case, names: _NameBook | None = None) -> 
                 p.role,
                 tuple(_outcome_view(o, names) for o in outcomes[p.id]),
             )
-            for p in people
+            for p in rows.people
         ),
         tasks=tuple(
             TaskView(
@@ -250,15 +301,19 @@ def _case_file(session: Session, case: Case, names: _NameBook | None = None) -> 
                 names.get(t.created_by),
                 utc(t.created_at),
             )
-            for t in tasks
+            for t in rows.tasks
         ),
         notes=tuple(
-            NoteView(n.id, names.get(n.author_id), n.body, utc(n.created_at)) for n in notes
+            NoteView(n.id, names.get(n.author_id), n.body, utc(n.created_at)) for n in rows.notes
         ),
-        alert_ids=tuple(alert_ids),
-        event_ids=tuple(event_ids),
+        alert_ids=tuple(a.alert_id for a in rows.alerts),
+        event_ids=tuple(rows.cited),
         next_statuses=tuple(s for s in CASE_TRANSITIONS.get(case.status, ()) if s != "closed"),
-        closing_blockers=tuple(closing_blockers(case)) if case.status != "closed" else (),
+        closing_blockers=tuple(
+            _blockers(case, [(p.person_ref, bool(outcomes[p.id])) for p in rows.people])
+        )
+        if case.status != "closed"
+        else (),
     )
 
 
@@ -483,36 +538,26 @@ def timeline(
     with db.session() as session:
         actor = acting(session, user)
         found = find_case(session, case)
-        require_on_case(actor, found)
-        entries, cited = _timeline(session, found, _NameBook(session))
-    if with_events and cited:
-        entries += _events(db, cited, store)
+        rows = _CaseRows.read(session, found, with_timeline=True)
+        _require_on_case(actor, found, rows)
+        entries = _timeline(rows, _NameBook(session))
+    if with_events and rows.cited:
+        entries += _events(db, rows.cited, store)
     return sorted(entries, key=lambda e: e.at)
 
 
-def _timeline(
-    session: Session, case: Case, names: _NameBook
-) -> tuple[list[TimelineEntry], dict[str, datetime]]:
-    """The timeline's entries from the case database, and the cited events (with when they
-    were cited) still to read from the store."""
-    entries, leaves = _steps(session, case, names)
-    entries += _items(session, case, names, leaves)
-    entries += _alerts(session, case)
-    cited = session.execute(
-        select(CaseEvent.event_id, CaseEvent.added_at).where(CaseEvent.case_id == case.id)
-    ).all()
-    return entries, {event_id: added_at for event_id, added_at in cited}
+def _timeline(rows: _CaseRows, names: _NameBook) -> list[TimelineEntry]:
+    """The timeline's entries from the case database; the cited events (``rows.cited``) are
+    still to be read from the store."""
+    entries, leaves = _steps(rows, names)
+    return entries + _items(rows, names, leaves) + _alerts(rows)
 
 
 def _steps(
-    session: Session, case: Case, names: _NameBook
+    rows: _CaseRows, names: _NameBook
 ) -> tuple[list[TimelineEntry], dict[tuple[str, int], tuple[int | None, str | None]]]:
     entries, leaves = [], {}
-    for row in session.scalars(
-        select(Transition)
-        .where(Transition.entity == "case", Transition.entity_id == str(case.id))
-        .order_by(Transition.id)
-    ):
+    for row in rows.steps:
         action = row.action or "status"
         item = _item_id(row.detail)
         if action in ITEM_ACTIONS and item is not None:
@@ -549,8 +594,7 @@ def _describe(row: Transition) -> str:
 
 
 def _items(
-    session: Session,
-    case: Case,
+    rows: _CaseRows,
     names: _NameBook,
     steps: dict[tuple[str, int], tuple[int | None, str | None]],
 ) -> list[TimelineEntry]:
@@ -558,7 +602,7 @@ def _items(
         return steps.get((kind, item), (None, None))[0]
 
     entries = []
-    for note in session.scalars(select(Note).where(Note.case_id == case.id)):
+    for note in rows.notes:
         entries.append(
             TimelineEntry(
                 utc(note.created_at),
@@ -568,7 +612,7 @@ def _items(
                 leaf("note", note.id),
             )
         )
-    for task in session.scalars(select(Task).where(Task.case_id == case.id)):
+    for task in rows.tasks:
         due = f", due {task.due.isoformat()}" if task.due else ""
         who = f" for {names.get(task.assignee_id)}" if task.assignee_id else ""
         entries.append(
@@ -590,11 +634,7 @@ def _items(
                     leaf("task_done", task.id),
                 )
             )
-    for row, person in session.execute(
-        select(PersonOutcome, CasePerson.person_ref)
-        .join(CasePerson)
-        .where(CasePerson.case_id == case.id)
-    ).all():
+    for row, person in rows.outcomes:
         view = _outcome_view(row, names)
         remark = f": {row.note}" if row.note else ""
         entries.append(
@@ -610,7 +650,7 @@ def _items(
     return entries
 
 
-def _alerts(session: Session, case: Case) -> list[TimelineEntry]:
+def _alerts(rows: _CaseRows) -> list[TimelineEntry]:
     return [
         TimelineEntry(
             utc(a.first_ts),
@@ -620,7 +660,7 @@ def _alerts(session: Session, case: Case) -> list[TimelineEntry]:
             persons=(a.person_id,),
             subjects=(a.subject_id,) if a.subject_id else (),
         )
-        for a in session.scalars(select(Alert).where(Alert.case_id == case.id))
+        for a in rows.alerts
     ]
 
 
@@ -653,16 +693,13 @@ def _events(db: CaseDb, cited: dict[str, datetime], store: Store | None) -> list
 
 
 def _stored_events(store: Store, event_ids: list[str]) -> list[AccessEvent]:
-    """The stored content of the cited events (erased ones left out), in time order. Written
-    ``event_id = ANY(?)``, which DuckDB checks against each Parquet row group's range of ids
-    and so skips most of the store; ``list_contains(?, event_id)`` reads every event's id
-    (measured on a store of 10 million events: 25 ms against 166 ms). Read from the stored
-    rows themselves (``access_events_versions``): the ``access_events`` view also asks whether
-    each person is in the workforce, a join this page does not need (a fifth of the query)."""
-    rows = store.query(
-        "SELECT event_id, ts, person_id, action, system, subject_id, purpose "
-        "FROM access_events_versions WHERE event_id = ANY(?) AND _salt IS NOT NULL "
-        "ORDER BY ts, event_id",
-        [event_ids],
+    """The stored content of the cited events (erased ones left out), in time order, read
+    from only the files that can hold them (:mod:`custodes.store.locate`)."""
+    rows = stored_events(
+        store,
+        event_ids,
+        "event_id, ts, person_id, action, system, subject_id, purpose, _salt IS NULL",
     )
-    return [AccessEvent(*row) for row in rows]
+    return [
+        AccessEvent(*row[:-1]) for row in sorted(rows, key=lambda r: (r[1], r[0])) if not row[-1]
+    ]

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from custodes.store.locate import stored_events
 from custodes.store.store import open_store
 
 CASE_ROLE: Final = {
@@ -41,15 +42,12 @@ def case_roles(home: Path, person_ids: Sequence[str]) -> dict[str, str]:
 
 def stored_event_ids(home: Path, event_ids: Sequence[str]) -> set[str]:
     """Those of ``event_ids`` the store holds (lawfully erased ones included: the event and its
-    leaf still exist, only its content is gone). ``event_id = ANY(?)`` lets DuckDB skip the
-    Parquet row groups whose range of ids holds none of them (``list_contains`` reads them all)."""
+    leaf still exist, only its content is gone), read from only the files that can hold them
+    (:mod:`custodes.store.locate`)."""
     if not event_ids:
         return set()
     with open_store(home) as store:
-        rows = store.query(
-            "SELECT DISTINCT event_id FROM access_events_versions WHERE event_id = ANY(?)",
-            [list(event_ids)],
-        )
+        rows = stored_events(store, event_ids, "event_id")
     return {str(row[0]) for row in rows}
 
 

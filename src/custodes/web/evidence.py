@@ -24,6 +24,7 @@ from custodes.cases.alerts import AlertView
 from custodes.cases.models import Alert
 from custodes.explain.one import explain_event
 from custodes.explain.run import RESULT as EXPLANATIONS
+from custodes.store.locate import stored_events
 from custodes.store.store import Store
 from custodes.web.errors import WebError
 from custodes.web.naming import Namer
@@ -155,30 +156,54 @@ def mask_query(query: str | None) -> str | None:
     return ";".join(parts)
 
 
+EVENT_FIELDS: Final = (
+    "event_id",
+    "ts",
+    "person_id",
+    "action",
+    "system",
+    "subject_id",
+    "purpose",
+    "query",
+    "recipient",
+    "operation_ref",
+)
+EXPLANATION_FIELDS: Final = ("explanation", "operation_id", "weak_explanation")
+
+
 def _events(store: Store, event_ids: list[str]) -> list[dict[str, Any]]:
+    """The alert's events (erased ones left out) in time order, each with its explanation
+    attempt: read from only the files that can hold them (:mod:`custodes.store.locate`), and
+    from the explanations file by id (it is written in order of ``event_id``, so DuckDB skips
+    the row groups that cannot hold them)."""
     if not event_ids:
         return []
+    rows = stored_events(store, event_ids, f"{', '.join(EVENT_FIELDS)}, _salt IS NULL")
+    events = sorted((r[:-1] for r in rows if not r[-1]), key=lambda r: (r[1], r[0]))
+    explained: dict[str, tuple[Any, ...]] = {}
     path = store.home / EXPLANATIONS
-    join, columns = "", "NULL, NULL, NULL"
-    if path.exists():
-        join = f"LEFT JOIN read_parquet({literal(path.as_posix())}) x USING (event_id)"
-        columns = "x.explanation, x.operation_id, x.weak_explanation"
-    names = (
-        "event_id, ts, person_id, action, system, subject_id, purpose, query, recipient, "
-        "operation_ref"
-    )
-    cursor = store.db.execute(
-        f"SELECT {', '.join('e.' + n.strip() for n in names.split(','))}, {columns} "
-        f"FROM access_events e {join} WHERE list_contains(?, e.event_id) ORDER BY e.ts, e.event_id",
-        [event_ids],
-    )
-    keys = [
-        *(n.strip() for n in names.split(",")),
-        "explanation",
-        "operation_id",
-        "weak_explanation",
+    if events and path.exists():
+        ids = [r[0] for r in events]
+        explained = {
+            row[0]: row[1:]
+            for row in store.query(
+                f"SELECT event_id, {', '.join(EXPLANATION_FIELDS)} "
+                f"FROM read_parquet({literal(path.as_posix())}) "
+                f"WHERE event_id IN ({', '.join('?' for _ in ids)})",
+                ids,
+            )
+        }
+    missing = (None,) * len(EXPLANATION_FIELDS)
+    return [
+        dict(
+            zip(
+                (*EVENT_FIELDS, *EXPLANATION_FIELDS),
+                (*r, *explained.get(r[0], missing)),
+                strict=True,
+            )
+        )
+        for r in events
     ]
-    return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _linkage(store: Store, alert: Alert) -> Linkage | None:
