@@ -52,7 +52,7 @@ def _queue(
         subjects=page.subject_ids,
         items=shown_ids(page),
     )
-    open_cases = workflow.list_cases(ctx.db, user, open_only=True, per_page=100).items
+    open_cases = workflow.case_choices(ctx.db, user)
     template = "_queue.html" if is_htmx(request) else "alerts.html"
     return render(
         request,
