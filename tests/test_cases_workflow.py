@@ -486,6 +486,8 @@ def test_only_the_people_on_a_case_may_open_it(
     with pytest.raises(Forbidden, match="dora \\(dpo\\) may not change cases"):
         workflow.change_status(case_db, dora, case.reference, note.version, "outcome", "x")
     assert [c.reference for c in workflow.list_cases(case_db, dora).items] == [case.reference]
+    assert [c.reference for c in workflow.case_choices(case_db, dora)] == [case.reference]
+    assert workflow.case_choices(case_db, case_users["rex"]) == ()
 
     # a member who may work the case still may not change who is on it
     step = workflow.add_member(case_db, ann, step.case, note.version, "bob")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Final, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from custodes.cases._steps import acting, find_case
@@ -410,17 +410,21 @@ def case_choices(db: CaseDb, user: User, *, limit: int = 100) -> tuple[CaseSumma
         return _summaries(session, where, 0, limit)
 
 
-def _users_cases(actor: User, status: str | None, open_only: bool) -> list[ColumnElement[bool]]:
-    """The conditions for the cases ``actor`` is on, perhaps of one status or only open. Written
-    as one list of ids from three indexed lookups (owner, reviewer, member), not as
-    ``owner = ? OR reviewer = ? OR id IN (...)``: PostgreSQL reads every case for that, 16 ms
-    against 2 ms at 100 k cases."""
-    mine = union_all(
-        select(Case.id).where(Case.owner_id == actor.id),
-        select(Case.id).where(Case.reviewer_id == actor.id),
-        select(CaseMember.case_id).where(CaseMember.user_id == actor.id),
+def case_ids_of(user: User) -> CompoundSelect[tuple[int]]:
+    """The ids of the cases ``user`` is on (owner, reviewer or member), as a subquery: three
+    indexed lookups, not ``owner = ? OR reviewer = ? OR id IN (...)``, which PostgreSQL answers
+    by reading every case (16 ms against 2 ms at 100 k cases)."""
+    return union_all(
+        select(Case.id).where(Case.owner_id == user.id),
+        select(Case.id).where(Case.reviewer_id == user.id),
+        select(CaseMember.case_id).where(CaseMember.user_id == user.id),
     )
-    where: list[ColumnElement[bool]] = [Case.id.in_(mine)]
+
+
+def _users_cases(actor: User, status: str | None, open_only: bool) -> list[ColumnElement[bool]]:
+    """The conditions for the cases ``actor`` is on (:func:`case_ids_of`), perhaps of one status
+    or only open."""
+    where: list[ColumnElement[bool]] = [Case.id.in_(case_ids_of(actor))]
     if status:
         where.append(Case.status == status)
     if open_only:  # as a list, so the (owner, status) and (reviewer, status) indexes serve

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from custodes.cases.access import on_case, sees_names
+from custodes.cases.casefile import case_ids_of
 from custodes.cases.db import CaseDb
-from custodes.cases.models import Alert, Case, CaseMember, CasePerson, User
+from custodes.cases.models import Alert, Case, CasePerson, User
 from custodes.store.store import Store, open_store
 from custodes.web.errors import WebError
 from custodes.web.rules import Scope
@@ -93,13 +94,7 @@ class WebContext:
 
     def _in_users_cases(self, user: User, scope: Scope, identifier: str) -> bool:
         with self.db.session() as session:
-            mine = select(Case.id).where(
-                or_(
-                    Case.owner_id == user.id,
-                    Case.reviewer_id == user.id,
-                    Case.id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id)),
-                )
-            )
+            mine = case_ids_of(user)
             if scope == "person":
                 hit = session.scalar(
                     select(CasePerson.id)
