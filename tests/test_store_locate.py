@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from custodes.store import ingest
 from custodes.store.erase import erase_event
-from custodes.store.locate import files_holding, id_range, stored_events
+from custodes.store.locate import event_contents, files_holding, id_range, stored_events
 from custodes.store.store import open_store
 from tests.conftest import EVENTS_HEADER, UNITS, WORKFORCE
 
@@ -78,6 +78,14 @@ def test_an_erased_event_is_found_with_its_content_gone(store_home: Path) -> Non
         ("E1042", None, None, True),
         ("E1043", "P1", "S43", False),
     ]
+
+
+def test_contents_leave_the_erased_out_and_come_in_time_order(store_home: Path) -> None:
+    with open_store(store_home) as store:
+        found = event_contents(
+            store, ["E2000", "E1042", "E1043", "E9999"], ["event_id", "subject_id"]
+        )
+    assert found == [("E1043", "S43"), ("E2000", "S0")]
 
 
 def test_ids_that_are_not_stored_find_nothing(store_home: Path) -> None:

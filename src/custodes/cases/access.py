@@ -95,8 +95,10 @@ def on_case(user: User, case: Case, member_ids: set[int] | None = None) -> bool:
     return user.id in members
 
 
-def require_on_case(user: User, case: Case) -> None:
-    if not on_case(user, case):
+def require_on_case(user: User, case: Case, member_ids: set[int] | None = None) -> None:
+    """Refuse unless the user is on the case (:func:`on_case`; ``member_ids`` if the caller has
+    already read them)."""
+    if not on_case(user, case, member_ids):
         raise Forbidden(
             f"{user.name} is not on case {case.reference}: ask its owner to add you (need-to-know)"
         )

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Select, func, select, unio
 from sqlalchemy.orm import Session
 
 from custodes.cases._steps import acting, find_case
-from custodes.cases.access import on_case, require_on_case
+from custodes.cases.access import require_on_case
 from custodes.cases.db import CaseDb
 from custodes.cases.errors import Invalid
 from custodes.cases.models import (
@@ -37,7 +37,7 @@ from custodes.cases.models import (
 )
 from custodes.cases.people import AccessEvent
 from custodes.cases.taxonomy import BREACH_LABELS, CASE_STATUSES, CASE_TRANSITIONS, outcome
-from custodes.store.locate import stored_events
+from custodes.store.locate import event_contents
 from custodes.store.store import Store, open_store
 
 MAX_PER_PAGE: Final = 500
@@ -167,7 +167,7 @@ def get_case(db: CaseDb, user: User, case: int | str) -> CaseFile:
         actor = acting(session, user)
         found = find_case(session, case)
         rows = _CaseRows.read(session, found, with_timeline=False)
-        _require_on_case(actor, found, rows)
+        require_on_case(actor, found, set(rows.members))
         return _case_file(found, rows, _NameBook(session))
 
 
@@ -182,7 +182,7 @@ def read_case(
         actor = acting(session, user)
         found = find_case(session, case)
         rows = _CaseRows.read(session, found, with_timeline=True)
-        _require_on_case(actor, found, rows)
+        require_on_case(actor, found, set(rows.members))
         names = _NameBook(session)
         file = _case_file(found, rows, names)
         entries = _timeline(rows, names)
@@ -243,11 +243,6 @@ class _CaseRows:
             if with_timeline
             else (),
         )
-
-
-def _require_on_case(user: User, case: Case, rows: _CaseRows) -> None:
-    if not on_case(user, case, set(rows.members)):
-        require_on_case(user, case)  # raises, with the message
 
 
 def _case_file(case: Case, rows: _CaseRows, names: _NameBook) -> CaseFile:
@@ -566,7 +561,7 @@ def timeline(
         actor = acting(session, user)
         found = find_case(session, case)
         rows = _CaseRows.read(session, found, with_timeline=True)
-        _require_on_case(actor, found, rows)
+        require_on_case(actor, found, set(rows.members))
         entries = _timeline(rows, _NameBook(session))
     if with_events and rows.cited:
         entries += _events(db, rows.cited, store)
@@ -722,11 +717,5 @@ def _events(db: CaseDb, cited: dict[str, datetime], store: Store | None) -> list
 def _stored_events(store: Store, event_ids: list[str]) -> list[AccessEvent]:
     """The stored content of the cited events (erased ones left out), in time order, read
     from only the files that can hold them (:mod:`custodes.store.locate`)."""
-    rows = stored_events(
-        store,
-        event_ids,
-        "event_id, ts, person_id, action, system, subject_id, purpose, _salt IS NULL",
-    )
-    return [
-        AccessEvent(*row[:-1]) for row in sorted(rows, key=lambda r: (r[1], r[0])) if not row[-1]
-    ]
+    fields = ("event_id", "ts", "person_id", "action", "system", "subject_id", "purpose")
+    return [AccessEvent(*row) for row in event_contents(store, event_ids, fields)]

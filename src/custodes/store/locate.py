@@ -68,11 +68,12 @@ def _read_range(path: Path) -> tuple[str, str] | None:
 
 def files_holding(files: Sequence[Path], event_ids: Collection[str]) -> list[Path]:
     """Those of ``files`` whose range of ids holds at least one of ``event_ids``."""
-    ids = sorted(set(event_ids))
     chosen = []
     for path in files:
         found = id_range(path)
-        if found is _ANY or (found is not None and any(found[0] <= i <= found[1] for i in ids)):
+        if found is _ANY or (
+            found is not None and any(found[0] <= i <= found[1] for i in event_ids)
+        ):
             chosen.append(path)
     return chosen
 
@@ -91,3 +92,15 @@ def stored_events(store: Store, event_ids: Collection[str], columns: str) -> lis
         f"hive_partitioning = false, union_by_name = true) WHERE {ID_COLUMN} IN ({marks})",
         ids,
     )
+
+
+def event_contents(
+    store: Store, event_ids: Collection[str], fields: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """``fields`` (stored columns) of the events among ``event_ids`` whose content is still
+    stored (lawfully erased ones left out), in time order. The erased are dropped here, not in
+    the query: DuckDB would push ``_salt IS NOT NULL`` into the scan and decode the salt of
+    every row in range."""
+    rows = stored_events(store, event_ids, f"{', '.join(fields)}, ts, event_id, _salt IS NULL")
+    kept = sorted((r for r in rows if not r[-1]), key=lambda r: (r[-3], r[-2]))
+    return [r[:-3] for r in kept]

@@ -24,7 +24,7 @@ from custodes.cases.alerts import AlertView
 from custodes.cases.models import Alert
 from custodes.explain.one import explain_event
 from custodes.explain.run import RESULT as EXPLANATIONS
-from custodes.store.locate import stored_events
+from custodes.store.locate import event_contents
 from custodes.store.store import Store
 from custodes.web.errors import WebError
 from custodes.web.naming import Namer
@@ -178,8 +178,7 @@ def _events(store: Store, event_ids: list[str]) -> list[dict[str, Any]]:
     the row groups that cannot hold them)."""
     if not event_ids:
         return []
-    rows = stored_events(store, event_ids, f"{', '.join(EVENT_FIELDS)}, _salt IS NULL")
-    events = sorted((r[:-1] for r in rows if not r[-1]), key=lambda r: (r[1], r[0]))
+    events = event_contents(store, event_ids, EVENT_FIELDS)
     explained: dict[str, tuple[Any, ...]] = {}
     path = store.home / EXPLANATIONS
     if events and path.exists():
