@@ -69,7 +69,8 @@ RESULT_COLUMNS = [
     "via_search",
     "weak_explanation",
 ]
-BEST_ORDER = ["rank", "via_search", "operation_id", "role"]  # as run.py's _reduce and _best
+# As run.py's _least (pandas sorts a missing role last, as _least does).
+BEST_ORDER = ["rank", "via_search", "operation_id", "role", "template"]
 MATCH_COLUMNS = ["event_id", "operation_id", "role", "via_search", "template", "rank", "weak"]
 
 

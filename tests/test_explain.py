@@ -196,3 +196,43 @@ def test_a_synthetic_force_is_explained_except_its_misuse(tmp_path: Path) -> Non
     misuse_share = sum(explained[e] != UNEXPLAINED for e in misuse) / len(misuse)
     assert legit_share >= 0.99, legit_share
     assert misuse_share <= 0.03, misuse_share
+
+
+def test_a_call_counts_as_worked_on_when_its_subjects_are_looked_at_twice_in_all(
+    make_bundle: BundleFactory, home: Path
+) -> None:
+    """Unit-level work is matched per person, day and subject (a call handler looks at one
+    caller many times a day), yet an operation's looks are still counted across its subjects:
+    one look at each of two people in the same call is two looks at the call. A lone look at a
+    call's subject the next day is a plausible reason (``weak_explanation``), not an
+    explanation."""
+    bundle = make_bundle(
+        units=UNITS,
+        workforce=WORKFORCE,
+        subjects=SUBJECTS,
+        operations=OPERATIONS,
+        operation_subjects=OPERATION_SUBJECTS + "INC-1,S2,witness\n",
+        assignments=ASSIGNMENTS,
+        access_events=HEADER
+        + "\n".join(
+            [
+                "C1,2026-01-05T10:05:00Z,P2,consult,CAD,S1,,,,",
+                "C2,2026-01-05T10:10:00Z,P2,consult,CAD,S2,,,,",
+                "C3,2026-01-06T09:00:00Z,P2,consult,CAD,S2,,,,",
+            ]
+        )
+        + "\n",
+    )
+    ingest(bundle, home)
+    with open_store(home) as store:
+        explain_store(store)
+    rows = duckdb.execute(
+        "SELECT event_id, explanation, operation_id, weak_explanation FROM read_parquet(?) "
+        "ORDER BY event_id",
+        [str(home / "derived" / "explain" / "explanations.parquet")],
+    ).fetchall()
+    assert rows == [
+        ("C1", "control_room_call", "INC-1", None),
+        ("C2", "control_room_call", "INC-1", None),
+        ("C3", UNEXPLAINED, None, "control_room_call"),
+    ]

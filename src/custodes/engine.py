@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from custodes.bundle.contract import TABLES, Table
@@ -45,6 +47,37 @@ def duckdb_backend(store: Store, *, whole_store: bool = False) -> BaseBackend:
         mebibytes = int(physical_memory() * ANALYSIS_MEMORY_FRACTION) >> 20
         store.db.execute(f"SET memory_limit = '{max(mebibytes, 1024)}MiB'")
     return ibis.duckdb.from_connection(store.db)
+
+
+def _calendar_function(name: str, returns: dt.DataType) -> Any:
+    """The store connection's macro ``name`` as an Ibis function of one UTC timestamp."""
+
+    def stub(ts: Any) -> Any: ...
+
+    signature = ((dt.Timestamp(timezone="UTC"),), returns)
+    return ibis.udf.scalar.builtin(stub, name=name, signature=signature)
+
+
+_duckdb_utc_day = _calendar_function("custodes_utc_day", dt.date)
+_duckdb_utc_hour = _calendar_function("custodes_utc_hour", dt.int64)
+
+
+def utc_day(con: BaseBackend, ts: ir.TimestampValue) -> ir.DateValue:
+    """The UTC date of ``ts`` (every engine runs in UTC). On DuckDB, the store connection's
+    arithmetic macro (see :data:`custodes.store.store.UTC_CALENDAR_MACROS`), not a cast
+    through ICU's calendar."""
+    if con.name == "duckdb":
+        day: ir.DateValue = _duckdb_utc_day(ts)
+        return day
+    return ts.date()
+
+
+def utc_hour(con: BaseBackend, ts: ir.TimestampValue) -> ir.IntegerValue:
+    """The UTC hour of ``ts``, 0 to 23 (as :func:`utc_day`)."""
+    if con.name == "duckdb":
+        hour: ir.IntegerValue = _duckdb_utc_hour(ts)
+        return hour
+    return ts.hour().cast("int64")
 
 
 def physical_memory() -> int:

@@ -1,9 +1,12 @@
 """Each kind of explanation path as an Ibis expression, written once for every engine.
 
-The inputs are the store's tables. Every builder takes the *candidates*: each access event
-(of an employed person, with an acceptable recipient) paired with each operation that involves
-its subject, and returns the candidates its template explains as
-``(event_id, template, rank, operation_id, role, via_search)``.
+The inputs are the store's tables. Every builder takes the *looks* (:func:`looks`: each access
+event of an employed person, with an acceptable recipient, and the subject it looked at) and
+returns the looks its template explains as :data:`MATCH_COLUMNS`. Each joins a look to the
+operations of *its* subject through the narrowest key the template allows (the person and the
+subject for an assignment; the subject and the day for a unit's work or a recent operation; the
+unit and the subject for a colleague's case): joined on the subject alone, a popular subject's
+hundreds of operations made tens of millions of rows at 10 M events, nearly all discarded.
 
 A name search that found nobody (no ``subject_id``) is paired with the subjects whose surname
 (and first forename, when the query gives one) it names, so that a search for a case's suspect
@@ -19,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from custodes.engine import utc_day, utc_hour
 from custodes.explain.templates import (
     DISCLOSING_ACTIONS,
     KNOWN_RECIPIENTS,
@@ -31,7 +35,7 @@ from custodes.explain.templates import (
 # click: two or more looks at its subjects (unit-level work, a call taken), or, for paths that
 # go around a recorded assignment, looks at least RETURN_AFTER apart (one burst of clicks about
 # a random record is one look, however many events it makes).
-MIN_LOOKS = 2
+MIN_LOOKS = 2  # tested as a first and a last event that differ
 RETURN_AFTER = timedelta(minutes=15)
 LONGEST_REACH = max(t.after for t in TEMPLATES) + timedelta(days=1)
 MATCH_COLUMNS = ("event_id", "template", "rank", "operation_id", "role", "via_search", "weak")
@@ -77,9 +81,9 @@ def events_of_employed(con: BaseBackend, only: Sequence[str] | ir.Table | None =
         "operation_ref",
         "query",
     ).join(people, "person_id")
-    day = joined.ts.date()
+    day = utc_day(con, joined.ts)
     # Employed from the day they joined to the morning after they left (a last night shift).
-    last_morning = (day == joined.left + ibis.interval(days=1)) & (joined.ts.hour() < 8)
+    last_morning = (day == joined.left + ibis.interval(days=1)) & (utc_hour(con, joined.ts) < 8)
     employed = (joined.joined <= day) & (joined.left.isnull() | (day <= joined.left) | last_morning)
     recipient_ok = ~joined.action.isin(DISCLOSING_ACTIONS) | joined.recipient.isin(KNOWN_RECIPIENTS)
     return joined.filter(employed & recipient_ok).mutate(day=day)
@@ -108,6 +112,19 @@ def _links(con: BaseBackend) -> ir.Table:
     return con.table("operation_subjects").select("operation_id", "subject_id", "role")
 
 
+def _forename(events: ir.Table) -> ir.StringValue:
+    return events.query.re_extract(r"(?:^|;)forenames=([^; ]*)", 1).upper()
+
+
+def _dob(events: ir.Table) -> ir.StringValue:
+    return events.query.re_extract(r"(?:^|;)dob=([0-9-]*)", 1)
+
+
+def _names_one(events: ir.Table) -> ir.BooleanValue:
+    """Whether a search's query names one person: a whole forename or a date of birth."""
+    return (_forename(events).length() > 1) | (_dob(events) != "")
+
+
 def looks(con: BaseBackend, employed: ir.Table) -> ir.Table:
     """Each event with the subject it looked at: its ``subject_id``, or for a name search that
     found nobody, each subject the query names (``via_search``).
@@ -117,24 +134,22 @@ def looks(con: BaseBackend, employed: ir.Table) -> ir.Table:
     the system returned, so such a search is marked not ``specific`` and only direct evidence (a
     named operation, an assignment, the unit's own work) explains it.
     """
-    employed = employed.mutate(
-        q_surname=employed.query.re_extract(r"(?:^|;)surname=([^;]*)", 1).upper(),
-        q_forename=employed.query.re_extract(r"(?:^|;)forenames=([^; ]*)", 1).upper(),
-        q_dob=employed.query.re_extract(r"(?:^|;)dob=([0-9-]*)", 1),
+    direct = employed.filter(employed.subject_id.notnull())
+    direct = direct.mutate(
+        # Only a search's query is read (CASE reads it for those rows alone).
+        specific=ibis.ifelse(direct.action != "search", True, _names_one(direct)),
+        via_search=False,
     )
-    employed = employed.mutate(
-        specific=(employed.action != "search")
-        | (employed.q_forename.length() > 1)
-        | (employed.q_dob != "")
-    )
-    direct = employed.filter(employed.subject_id.notnull()).mutate(via_search=False)
     searches = employed.filter(
-        employed.subject_id.isnull()
-        & employed.query.notnull()
-        & (employed.action == "search")
-        & employed.specific
-        & (employed.q_surname != "")
+        employed.subject_id.isnull() & (employed.action == "search") & employed.query.notnull()
     )
+    searches = searches.mutate(
+        q_surname=searches.query.re_extract(r"(?:^|;)surname=([^;]*)", 1).upper(),
+        q_forename=_forename(searches),
+        q_dob=_dob(searches),
+        specific=_names_one(searches),
+    )
+    searches = searches.filter(searches.specific & (searches.q_surname != ""))
     subjects = con.table("subjects")
     named = subjects.select(
         named_subject="subject_id",
@@ -179,39 +194,42 @@ def looks(con: BaseBackend, employed: ir.Table) -> ir.Table:
     return direct.select(columns).union(found.select(columns))
 
 
-def candidates(
-    con: BaseBackend, looked: ir.Table, operation_kinds: Sequence[str] | None = None
-) -> ir.Table:
-    """Each look paired with every operation involving its subject around that time (of these
-    ``operation_kinds``, if given).
-
-    No template reaches outside an operation's life (plus the longest follow-up), so operations
-    closed long before or opened after the access are left out: someone who appears in
-    hundreds of operations over the years is in only a few at any one time.
-    """
-    operations = _operations(con)
-    if operation_kinds is not None:
-        operations = operations.filter(operations.operation_kind.isin(list(operation_kinds)))
-    pairs = looked.join(_links(con), "subject_id").join(operations, "operation_id")
-    return pairs.filter(
-        (pairs.day >= pairs.opened - ibis.interval(days=1))
-        & (pairs.closed.isnull() | (pairs.day <= pairs.closed + _days(LONGEST_REACH)))
+def _around(pairs: ir.Table) -> ir.BooleanValue:
+    """No template reaches outside an operation's life (plus the longest follow-up): someone
+    who appears in hundreds of operations over the years is in only a few at any one time."""
+    return (pairs.day >= pairs.opened - ibis.interval(days=1)) & (
+        pairs.closed.isnull() | (pairs.day <= pairs.closed + _days(LONGEST_REACH))
     )
 
 
-def template_candidates(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
-    """:func:`candidates` narrowed to the pairs ``template`` can use: its kinds of unit, its
-    kinds of operation and, for a template about recent operations, those opened within its
-    reach. Each paired template filters its pairs by these conditions anyway; applied while
-    pairing, they keep a popular subject's hundreds of old operations from becoming pairs (at
-    10 M events, the pairs of all paired templates together were 37 M rows).
-    """
-    if template.unit_kinds:
-        looked = looked.filter(looked.unit_kind.isin(list(template.unit_kinds)))
-    pairs = candidates(con, looked, template.operation_kinds or None)
-    if template.recent is not None:
-        pairs = pairs.filter(_recent(pairs, template))
-    return pairs
+def _subjects_operations(con: BaseBackend, template: Template) -> ir.Table:
+    """Each operation's subjects, with the operation (of the template's kinds, if it names any)."""
+    owned = _links(con).join(_operations(con), "operation_id")
+    if template.operation_kinds:
+        owned = owned.filter(owned.operation_kind.isin(list(template.operation_kinds)))
+    return owned
+
+
+def _recent_operations(con: BaseBackend, template: Template) -> ir.Table:
+    """:func:`_subjects_operations` on each day (``open_day``) within the template's
+    ``recent`` reach of its opening, so that looks are joined on their subject and day."""
+    assert template.recent is not None
+    owned = _subjects_operations(con, template)
+    until = owned.opened + _days(template.recent) + ibis.interval(days=1)
+    day = ibis.interval(days=1)
+    owned = owned.mutate(
+        open_day=ibis.range(owned.opened.cast("timestamp"), until.cast("timestamp"), day)
+    ).unnest("open_day")
+    return owned.mutate(open_day=owned.open_day.cast("date"))
+
+
+def _on_recent(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
+    """The looks (by people in the template's kinds of unit) at a subject of an operation
+    opened within the template's reach."""
+    recent = _recent_operations(con, template)
+    mine = looked.filter(_unit_kind_ok(looked, template))
+    c = mine.join(recent, [mine.subject_id == recent.subject_id, mine.day == recent.open_day])
+    return c.filter(_around(c))
 
 
 def _match(expr: ir.Table, template: Template) -> ir.Table:
@@ -226,17 +244,27 @@ def _match(expr: ir.Table, template: Template) -> ir.Table:
     weak: ir.BooleanValue = ibis.literal(template.weak_only)
     if template.circumstantial and not template.weak_only:
         grouped = expr.group_by(["person_id", "day", "operation_id"]).agg(
-            _looks=expr.event_id.nunique(), _first=expr.ts.min(), _last=expr.ts.max()
+            _lo=expr.event_id.min(),
+            _hi=expr.event_id.max(),
+            _first=expr.ts.min(),
+            _last=expr.ts.max(),
         )
         if template.comes_back:
             span = grouped._last.epoch_seconds() - grouped._first.epoch_seconds()
             grouped = grouped.filter(span >= RETURN_AFTER.total_seconds())
         else:
-            grouped = grouped.filter(grouped._looks >= MIN_LOOKS)
-        repeated = grouped.drop("_looks", "_first", "_last").mutate(_repeated=ibis.literal(True))
+            # Two looks or more (MIN_LOOKS): a different first and last event.
+            grouped = grouped.filter(grouped._lo != grouped._hi)
+        repeated = grouped.drop("_lo", "_hi", "_first", "_last").mutate(
+            _repeated=ibis.literal(True)
+        )
         expr = expr.left_join(repeated, ["person_id", "day", "operation_id"])
         # A vague name search's result is whoever the system returned: at most weak.
         weak = expr._repeated.isnull() | ~expr.specific
+    return _as_matches(expr, template, weak)
+
+
+def _as_matches(expr: ir.Table, template: Template, weak: ir.BooleanValue) -> ir.Table:
     return expr.select(
         "event_id",
         "operation_id",
@@ -254,12 +282,6 @@ def _unit_kind_ok(c: ir.Table, template: Template) -> ir.BooleanValue:
     return c.unit_kind.isin(template.unit_kinds)
 
 
-def _operation_kind_ok(c: ir.Table, template: Template) -> ir.BooleanValue:
-    if not template.operation_kinds:
-        return ibis.literal(True)
-    return c.operation_kind.isin(template.operation_kinds)
-
-
 def _assignments(con: BaseBackend) -> ir.Table:
     return con.table("assignments").select("operation_id", "person_id", "start", "end")
 
@@ -271,18 +293,32 @@ def _within(c: ir.Table, start: ir.Value, end: ir.Value, template: Template) -> 
 
 
 def assignment(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
-    """From the person's assignments at that time to their operations' subjects (a person
-    holds a few assignments at once, so this stays small however popular the subject)."""
-    mine = looked.join(_assignments(con), "person_id")
-    mine = mine.filter(_within(mine, mine.start, mine.end, template))
-    return _match(mine.join(_links(con), ["operation_id", "subject_id"]), template)
+    """From the person's assignments at that time to their operations' subjects.
+
+    Each assignment is first paired with its operation's subjects (a few per operation), so
+    a look meets only the assignments of its own person *and* subject: joined on the person
+    alone, each look met every assignment of the person's career before the times were
+    compared (about 100 M rows for 5 M looks at 10 M events).
+    """
+    theirs = _assignments(con).join(_links(con), "operation_id")
+    mine = looked.join(theirs, ["person_id", "subject_id"])
+    return _match(mine.filter(_within(mine, mine.start, mine.end, template)), template)
 
 
 def unit(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
-    """Operations of the subject owned by the person's unit, open at the time."""
-    owned = _links(con).join(_operations(con), "operation_id")
-    if template.operation_kinds:
-        owned = owned.filter(owned.operation_kind.isin(list(template.operation_kinds)))
+    """Operations of the subject owned by the person's unit, open at the time.
+
+    A control room's watch looks at a caller many times a day, and a caller can be in dozens
+    of the control room's open calls: joined look by look, 1 M looks made 18.7 M matches at
+    10 M events. The looks are first reduced to one row per person, day and subject (what the
+    join depends on, with the first and last look for :func:`_match_seen`), so each meets the
+    subject's operations once.
+    """
+    owned = _subjects_operations(con, template)
+    if template.unit_kinds:
+        # The person's unit is of these kinds, so the operation's unit must be too (the same
+        # unit, or one of the same kind): only those operations are listed day by day.
+        owned = owned.filter(owned.operation_unit_kind.isin(list(template.unit_kinds)))
     mine = looked.filter(_unit_kind_ok(looked, template))
     # Each operation on each day it is open (from ``opened`` to ``closed`` plus the template's
     # reach; one still open, to the last day looked at), so the join meets only the operations
@@ -295,38 +331,94 @@ def unit(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
         open_day=ibis.range(owned.opened.cast("timestamp"), until.cast("timestamp"), day)
     ).unnest("open_day")
     owned = owned.mutate(open_day=owned.open_day.cast("date"))
+    seen = _seen(mine)
     same = (
-        mine.unit_kind == owned.operation_unit_kind
+        seen.unit_kind == owned.operation_unit_kind
         if template.same_unit_kind
-        else mine.person_unit == owned.operation_unit
+        else seen.person_unit == owned.operation_unit
     )
-    c = mine.join(owned, [mine.subject_id == owned.subject_id, mine.day == owned.open_day, same])
-    return _match(c.drop("open_day"), template)
+    c = seen.join(owned, [seen.subject_id == owned.subject_id, seen.day == owned.open_day, same])
+    return _match_seen(mine, c.select(*SEEN, "operation_id", "role"), template)
 
 
-def colleague(con: BaseBackend, c: ir.Table, template: Template) -> ir.Table:
+SEEN = ("person_id", "day", "subject_id", "_lo", "_hi", "_first", "_last")
+
+
+def _seen(looked: ir.Table) -> ir.Table:
+    """One row per person, day and subject looked at, with the person's unit, the first and
+    last event id (two looks or more when they differ) and the first and last time."""
+    return looked.group_by(["person_id", "day", "subject_id", "person_unit", "unit_kind"]).agg(
+        _lo=looked.event_id.min(),
+        _hi=looked.event_id.max(),
+        _first=looked.ts.min(),
+        _last=looked.ts.max(),
+    )
+
+
+def _match_seen(looked: ir.Table, c: ir.Table, template: Template) -> ir.Table:
+    """:func:`_match` for paths joined per person, day and subject (``c``: :data:`SEEN` with
+    ``operation_id`` and ``role``): the same matches, reduced at once to what the best of each
+    event can be, the first repeated operation and the first other one of each look.
+
+    An operation counts as worked on that day as in :func:`_match`: two looks or more at its
+    subjects (a different first and last event), or, ``comes_back``, looks at least
+    :data:`RETURN_AFTER` apart.
+    """
+    if template.circumstantial and not template.weak_only:
+        # Over each person's day on each operation (a window, not a group joined back: DuckDB
+        # joined that back on the person and day first, 55 M rows at 10 M events).
+        worked = ibis.window(group_by=[c.person_id, c.day, c.operation_id])
+        if template.comes_back:
+            span = (
+                c._last.max().over(worked).epoch_seconds()
+                - c._first.min().over(worked).epoch_seconds()
+            )
+            repeated = span >= RETURN_AFTER.total_seconds()
+        else:
+            repeated = c._lo.min().over(worked) != c._hi.max().over(worked)
+        c = c.mutate(_repeated=repeated)
+    else:
+        c = c.mutate(_repeated=ibis.literal(not template.weak_only))
+    first = ibis.struct(
+        {"operation_id": c.operation_id, "no_role": c.role.isnull(), "role": c.role}
+    )
+    best = c.group_by(["person_id", "day", "subject_id", "_repeated"]).agg(_first_op=first.min())
+    best = best.select(
+        "person_id",
+        "day",
+        "subject_id",
+        "_repeated",
+        operation_id=best._first_op.operation_id,
+        role=best._first_op.role,
+    )
+    expr = looked.join(best, ["person_id", "day", "subject_id"])
+    # A vague name search's result is whoever the system returned: at most weak.
+    return _as_matches(expr, template, ~expr._repeated | ~expr.specific)
+
+
+def colleague(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
+    """A colleague in the person's unit was assigned to an operation of the subject at the
+    time. Each colleague's assignment is paired with its operation's subjects first, so a look
+    meets only the assignments of its own unit *and* subject (paired with every operation of a
+    popular subject first, 284 k looks made 24 M pairs at 10 M events)."""
     workforce = con.table("workforce").select(colleague_id="person_id", colleague_unit="unit_id")
     theirs = _assignments(con).rename(colleague_id="person_id").join(workforce, "colleague_id")
-    joined = c.join(theirs, "operation_id")
-    same_unit = (joined.colleague_id != joined.person_id) & (
-        joined.colleague_unit == joined.person_unit
+    theirs = theirs.join(_subjects_operations(con, template), "operation_id")
+    mine = looked.filter(_unit_kind_ok(looked, template))
+    joined = mine.join(
+        theirs, [mine.person_unit == theirs.colleague_unit, mine.subject_id == theirs.subject_id]
     )
     return _match(
         joined.filter(
-            same_unit
-            & _operation_kind_ok(joined, template)
+            (joined.colleague_id != joined.person_id)
+            & _around(joined)
             & _within(joined, joined.start, joined.end, template)
         ),
         template,
     )
 
 
-def _recent(c: ir.Table, template: Template) -> ir.BooleanValue:
-    assert template.recent is not None
-    return (c.day >= c.opened) & (c.day <= c.opened + _days(template.recent))
-
-
-def fresh_incident(con: BaseBackend, c: ir.Table, template: Template) -> ir.Table:
+def fresh_incident(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
     """An incident being attended at that very time (between its first recorded attendance and
     the end of its last, with the template's slack), looked at by someone in a front-line unit:
     the officer who attended and was never recorded."""
@@ -334,23 +426,16 @@ def fresh_incident(con: BaseBackend, c: ir.Table, template: Template) -> ir.Tabl
     attended = assignments.group_by("operation_id").agg(
         first_start=assignments.start.min(), last_end=assignments.end.max()
     )
-    fresh = c.filter(
-        _operation_kind_ok(c, template) & _unit_kind_ok(c, template) & _recent(c, template)
-    ).join(attended, "operation_id")
+    fresh = _on_recent(con, looked, template).join(attended, "operation_id")
     return _match(
         fresh.filter(_within(fresh, fresh.first_start, fresh.last_end, template)), template
     )
 
 
-def target(con: BaseBackend, c: ir.Table, template: Template) -> ir.Table:
+def target(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
     """A recent warrant's or intelligence operation's subject, looked at by someone in the
     kind of unit that is briefed on them (even after the warrant was executed)."""
-    return _match(
-        c.filter(
-            _operation_kind_ok(c, template) & _unit_kind_ok(c, template) & _recent(c, template)
-        ),
-        template,
-    )
+    return _match(_on_recent(con, looked, template), template)
 
 
 def named_operation(con: BaseBackend, looked: ir.Table, template: Template) -> ir.Table:
@@ -372,14 +457,14 @@ def named_operation(con: BaseBackend, looked: ir.Table, template: Template) -> i
 
 
 Builder = Callable[[BaseBackend, ir.Table, Template], ir.Table]
-# Direct paths start from the looks themselves; the others from candidate pairs (each look with
-# the operations around its subject), built only for the looks no direct path explains.
+# Direct paths are tried first, rank by rank; the broader ones (someone else's assignment, an
+# incident or briefing nobody recorded this person on) only for the looks no direct path explains.
 DIRECT: dict[Path, Builder] = {
     Path.NAMED_OPERATION: named_operation,
     Path.ASSIGNMENT: assignment,
     Path.UNIT: unit,
 }
-FROM_PAIRS: dict[Path, Builder] = {
+BROADER: dict[Path, Builder] = {
     Path.COLLEAGUE: colleague,
     Path.FRESH_INCIDENT: fresh_incident,
     Path.TARGET: target,

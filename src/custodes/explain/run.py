@@ -22,13 +22,11 @@ from ibis.backends import BaseBackend
 from custodes.bundle.validate import literal
 from custodes.engine import duckdb_backend
 from custodes.explain.paths import (
+    BROADER,
     DIRECT,
-    FROM_PAIRS,
-    candidates,
     events_of_employed,
     looks,
     restrict,
-    template_candidates,
 )
 from custodes.explain.templates import TEMPLATES, UNEXPLAINED, Template
 from custodes.store.derived import SourceState, load_state, save_state
@@ -54,12 +52,12 @@ def matches(
     direct = [DIRECT[t.path](con, looked, t) for t in templates if t.path in DIRECT]
     found = ibis.union(*direct) if len(direct) > 1 else direct[0]
     found = found.cache()
-    rest = [t for t in templates if t.path in FROM_PAIRS]
+    rest = [t for t in templates if t.path in BROADER]
     if not rest:
         return found
     remaining = looked.anti_join(found.filter(~found.weak).select("event_id"), "event_id")
-    pairs = candidates(con, remaining).cache()
-    return ibis.union(found, *(FROM_PAIRS[t.path](con, pairs, t) for t in rest))
+    remaining = remaining.cache()
+    return ibis.union(found, *(BROADER[t.path](con, remaining, t) for t in rest))
 
 
 def explanations(
@@ -100,15 +98,11 @@ def explanations(
         weak.append(found.filter(found.weak))
         done = found.filter(~found.weak).select("event_id")
         explained = done if explained is None else explained.union(done).cache()
-    paired = [t for t in templates if t.path in FROM_PAIRS]
+    paired = [t for t in templates if t.path in BROADER]
     if paired:
         remaining = looked if explained is None else looked.anti_join(explained, "event_id")
         remaining = remaining.cache()
-        # Each template pairs the remaining looks only with the operations it can reach.
-        by_template = [
-            FROM_PAIRS[t.path](con, template_candidates(con, remaining, t).cache(), t)
-            for t in paired
-        ]
+        by_template = [BROADER[t.path](con, remaining, t) for t in paired]
         found = _reduce(_union(by_template)).cache()
         strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
@@ -143,19 +137,38 @@ def _union(tables: list[ir.Table]) -> ir.Table:
 def _reduce(found: ir.Table) -> ir.Table:
     """A tier's matches, down to the best strong and the best weak match of each event (a
     popular subject can give one look thousands of matches)."""
-    order = ibis.row_number().over(
-        group_by=[found.event_id, found.weak],
-        order_by=[found["rank"], found.via_search, found.operation_id, found.role],
-    )
-    return found.mutate(_n=order).filter(lambda t: t._n == 0).drop("_n")
+    return _least(found, ["event_id", "weak"])
 
 
 def _best(found: ir.Table) -> ir.Table:
-    order = ibis.row_number().over(
-        group_by=found.event_id,
-        order_by=[found["rank"], found.via_search, found.operation_id, found.role],
+    return _least(found, ["event_id"]).drop("rank", "weak")
+
+
+def _least(found: ir.Table, by: list[str]) -> ir.Table:
+    """The best match of each group ``by``: the lowest rank, then a direct look before a name
+    search, then the first operation (and role, a missing one last, then template) by name, so
+    that every engine picks the same.
+
+    An aggregate (the least of each group's rows as a struct), not a numbering of each group's
+    rows: a hash aggregate keeps one row per group where a window sorts every match.
+    """
+    order = ibis.struct(
+        {
+            "rank": found["rank"],
+            "via_search": found.via_search,
+            "operation_id": found.operation_id,
+            "no_role": found.role.isnull(),
+            "role": found.role,
+            "template": found.template,
+            **{c: found[c] for c in found.columns if c not in by and c not in KEY},
+        }
     )
-    return found.mutate(_n=order).filter(lambda t: t._n == 0).drop("_n", "rank", "weak")
+    least = found.group_by(by).agg(_least=order.min())
+    kept = [c for c in found.columns if c not in by]
+    return least.select(*by, *[least._least[c].name(c) for c in kept]).select(*found.columns)
+
+
+KEY = ("rank", "via_search", "operation_id", "role", "template")
 
 
 @dataclass

@@ -309,7 +309,23 @@ def connect_duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
     )
     db.execute("SET TimeZone = 'UTC'")
     db.execute("SET enable_progress_bar = false")  # commands draw their own
+    for name, body in UTC_CALENDAR_MACROS.items():
+        db.execute(f"CREATE MACRO {name}(ts) AS {body}")
     return db
+
+
+# The UTC day and hour of a TIMESTAMPTZ, from its microseconds since the epoch. DuckDB's own
+# casts and ``hour()`` go through ICU's calendar for the session's time zone, about 70 ns a
+# value: several times over every event, a few seconds of each analysis at 10 M events. In UTC
+# the arithmetic is exact (floor, so that times before 1970 fall on the right day too).
+# custodes.engine.utc_day and utc_hour call these on DuckDB; other engines cast.
+_US_PER_DAY = 86_400_000_000
+_US_PER_HOUR = 3_600_000_000
+UTC_CALENDAR_MACROS = {
+    "custodes_utc_day": f"DATE '1970-01-01' + CAST(floor(epoch_us(ts) / {_US_PER_DAY}.0) AS INTEGER)",
+    "custodes_utc_hour": f"CAST(floor(epoch_us(ts) / {_US_PER_HOUR}.0) AS BIGINT) "
+    f"- 24 * CAST(floor(epoch_us(ts) / {_US_PER_DAY}.0) AS BIGINT)",
+}
 
 
 def parquet_listing(files: Sequence[Path | str]) -> str:
