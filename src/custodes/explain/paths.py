@@ -450,10 +450,15 @@ def named_operation(con: BaseBackend, looked: ir.Table, template: Template) -> i
         ],
     )
     named = named.select(*looked.columns, *[c for c in links.columns if c not in looked.columns])
-    assigned = named.join(_assignments(con), ["operation_id", "person_id"])
-    by_assignment = assigned.filter(_within(assigned, assigned.start, assigned.end, template))
-    by_unit = named.filter(named.operation_unit == named.person_unit)
-    return _match(by_assignment.select(named.columns).union(by_unit), template)
+    # Each look once: its unit's own operation, or else one the person was assigned to then
+    # (an equi-join, filtered after: as a semi-join on the time window too, DuckDB compared
+    # every pair, ten minutes at 10 M events).
+    own = (named.operation_unit == named.person_unit).fill_null(False)
+    others = named.filter(~own)
+    assigned = others.join(_assignments(con), ["operation_id", "person_id"])
+    assigned = assigned.filter(_within(assigned, assigned.start, assigned.end, template))
+    assigned = assigned.select(named.columns)
+    return _match(named.filter(own).union(assigned), template)
 
 
 Builder = Callable[[BaseBackend, ir.Table, Template], ir.Table]
