@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from custodes.detect import detect_home, export_alerts
+from custodes.errors import CustodesError
 from custodes.explain.run import RESULT
 from custodes.store import erase_event, ingest
 from custodes.synth import generate
@@ -94,3 +95,19 @@ def test_a_lawfully_erased_event_leaves_the_kept_explanations(
     report = detect_home(home)
     assert report.explain_mode == "incremental"
     assert erased not in _explanations(home).column("event_id").to_pylist()  # type: ignore[attr-defined]
+
+
+def test_kept_explanations_missing_an_event_are_refused_until_a_full_run(
+    deliveries: tuple[Path, Path, int], tmp_path: Path
+) -> None:
+    """The rules read an event without a kept explanation as explained (they join the events
+    to the unexplained rows only), so a kept result that lost a row must not be used."""
+    first, _, _ = deliveries
+    home = tmp_path / "home"
+    ingest(first, home)
+    detect_home(home)
+    kept = _explanations(home)
+    pq.write_table(kept.slice(1), home / RESULT)  # type: ignore[attr-defined]
+    with pytest.raises(CustodesError, match=r"run `custodes detect --full`"):
+        detect_home(home)
+    assert detect_home(home, full=True).events == kept.num_rows  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from ibis.backends import BaseBackend
 
 from custodes.bundle.validate import literal
 from custodes.engine import duckdb_backend
+from custodes.errors import CustodesError
 from custodes.explain.paths import (
     BROADER,
     DIRECT,
@@ -229,7 +230,19 @@ def explain_store(
         f"SELECT explanation, count(*) FROM read_parquet({literal(str(target))}) GROUP BY 1"
     ).fetchall():
         counts[str(name)] = int(n)
+    _check_coverage(store, sum(counts.values()))
     return ExplainReport(sum(counts.values()), counts, mode, explained_now)
+
+
+def _check_coverage(store: Store, rows: int) -> None:
+    """Every stored event has exactly one row (the rules count an event without one as
+    explained: they join the events to the unexplained rows only)."""
+    (stored,) = store.db.execute("SELECT count(*) FROM access_events").fetchone() or (0,)
+    if rows != stored:
+        raise CustodesError(
+            f"{store.home}: the kept explanations have {rows} rows for {stored} stored events; "
+            "run `custodes detect --full` to explain every event again"
+        )
 
 
 def _mode(before: SourceState | None, now: SourceState) -> str:
