@@ -129,7 +129,7 @@ def _detect(
         # schedules its own cores, so there they run one after the other.
         linking = beside.submit(_link, home, session, now) if relink else None
         if linking is not None and session is not None:
-            seconds["link"] = linking.result()
+            linking.result()  # Spark: linkage first
         with open_store(home) as store:
             con = _backend(store, session)
             started = time.perf_counter()
