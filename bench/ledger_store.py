@@ -3,9 +3,12 @@
     python bench/ledger_store.py --workforce 20000 --days 22          (about 10 M events)
     python bench/ledger_store.py --events-csv PATH
 
-1. **Ingest** the events file into an empty store (in this process), timing the ledger's phase of
-   every batch (leaves computed by the worker processes, appended to the tree, synced): the
-   ledger's append rate is its leaves over that time.
+1. **Ingest** the events file into an empty store (in this process). The leaves are computed
+   by worker processes while the file is staged; each batch then appends its leaves to the tree
+   and syncs it, which is timed: the append rate is the leaves over that time. The machine's
+   CPU time over the whole ingest is recorded too (the workers included).
+   The same ingest is run again, into a store that is thrown away, with the hashing switched
+   off (each batch appends zero hashes): the difference is what the ledger costs ingest.
 2. **Verify**: the full audit (`custodes ledger verify`) of the store, in records per second.
 3. **The hashing limit**, in the same run over the same bytes: a bare single-threaded
    ``hashlib`` loop computing each event's commitment ``SHA-256(TAG || salt || encoding)`` from
@@ -22,12 +25,15 @@ import argparse
 import hashlib
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -50,37 +56,74 @@ def events_bundle(args: argparse.Namespace, work: Path) -> Path:
     return only
 
 
-def timed_ingest(bundle: Path, home: Path) -> dict[str, Any]:
+def machine_cpu_seconds() -> float:
+    """CPU time used by every process on the machine so far (the ledger's workers are not
+    this process's children: a fork server starts them)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_ingest(bundle: Path, home: Path, *, hashing: bool = True) -> dict[str, Any]:
+    """Ingest ``bundle`` into ``home``, timing the batches' appends to the tree.
+
+    With ``hashing=False`` the leaves are not computed: every batch appends zero hashes
+    instead. That store is thrown away; it shows what ingest costs without the ledger's
+    hashing, in the same run.
+    """
     # The module (``custodes.store.ingest`` the attribute is the function of that name).
     ingest_module = importlib.import_module("custodes.store.ingest")
+    leaves_module = importlib.import_module("custodes.store.leaves")
 
     spent = {"seconds": 0.0, "leaves": 0}
     original = ingest_module._Batch._append_to_ledger
+    staged = leaves_module.StagedLeaves
+    patched = {"add": staged.add, "for_chunk": staged.for_chunk}
 
-    def measured(self: Any, data: list[str], counts: Any) -> Any:
+    def measured(self: Any, clean: bool, counts: Any) -> Any:
+        if not hashing and self.leaves is not None:
+            self.leaves.stored = counts.stored
         started = time.perf_counter()
-        result = original(self, data, counts)
+        result = original(self, clean, counts)
         spent["seconds"] += time.perf_counter() - started
         spent["leaves"] += result[0].count + 1
         return result
 
-    ingest_module._Batch._append_to_ledger = measured  # type: ignore[method-assign]
+    def zeros(self: Any, chunk: int, recs: Any = None) -> Any:
+        n = self.stored
+        return leaves_module.Leaves(np.zeros(n, np.int64), bytes(32 * n), np.zeros(n, bool))
+
+    ingest_module._Batch._append_to_ledger = measured
+    if not hashing:
+        staged.add = lambda self, chunk, part, rows: None
+        staged.for_chunk = zeros
     try:
+        cpu = machine_cpu_seconds()
         started = time.perf_counter()
         report = ingest_module.ingest(bundle, home)
         total = time.perf_counter() - started
+        cpu = machine_cpu_seconds() - cpu
     finally:
-        ingest_module._Batch._append_to_ledger = original  # type: ignore[method-assign]
+        ingest_module._Batch._append_to_ledger = original
+        staged.add, staged.for_chunk = patched["add"], patched["for_chunk"]
     events = report.total.stored
-    return {
-        "events": events,
-        "ingest_seconds": round(total, 2),
-        "ingest_events_per_s": round(events / total),
-        "ledger_seconds": round(spent["seconds"], 2),
-        "ledger_leaves": spent["leaves"],
-        "ledger_appends_per_s": round(spent["leaves"] / spent["seconds"]),
-        "ledger_share_of_ingest": round(spent["seconds"] / total, 3),
+    prefix = "ingest" if hashing else "ingest_without_hashing"
+    result = {
+        f"{prefix}_seconds": round(total, 2),
+        f"{prefix}_events_per_s": round(events / total),
+        f"{prefix}_machine_cpu_seconds": round(cpu, 1),
     }
+    if hashing:
+        result = {
+            "events": events,
+            **result,
+            "append_seconds": round(spent["seconds"], 2),
+            "append_leaves": spent["leaves"],
+            "appends_per_s": round(spent["leaves"] / spent["seconds"]),
+            "append_share_of_ingest": round(spent["seconds"] / total, 3),
+        }
+    return result
 
 
 def timed_verify(home: Path) -> dict[str, Any]:
@@ -101,7 +144,6 @@ def timed_verify(home: Path) -> dict[str, Any]:
 
 def hashing_limit(home: Path) -> dict[str, Any]:
     """Bare hashlib loops over the same bytes the audit hashes, one batch at a time."""
-    from custodes.ledger.merkle import hash_pairs
     from custodes.ledger.receipt import TAG
     from custodes.store import open_store
     from custodes.store.encoding import encoding_sql
@@ -128,7 +170,13 @@ def hashing_limit(home: Path) -> dict[str, Any]:
             leaves = b"".join([sha256(b"\x00" + sha256(data).digest()).digest() for data in inputs])
             level = leaves
             while len(level) >= 64:  # one interior node per leaf, as the audit recomputes
-                level = hash_pairs(level[: len(level) // 64 * 64])
+                view = memoryview(level)
+                level = b"".join(
+                    [
+                        sha256(b"\x01" + view[i : i + 64]).digest()
+                        for i in range(0, len(view) - 63, 64)
+                    ]
+                )
             everything_s += time.perf_counter() - started
     return {
         "bare_events": events,
@@ -153,6 +201,10 @@ def main() -> None:
     home = work / "home"
     result: dict[str, Any] = {}
     result.update(timed_ingest(bundle, home))
+    result.update(timed_ingest(bundle, work / "without-hashing", hashing=False))
+    result["ledger_share_of_ingest"] = round(
+        1 - result["ingest_without_hashing_seconds"] / result["ingest_seconds"], 3
+    )
     result.update(timed_verify(home))
     result.update(hashing_limit(home))
     result["verify_vs_bare_commitment_loop"] = round(

@@ -18,8 +18,8 @@ EVENTS = st.fixed_dictionaries(
     {
         "event_id": st.text(min_size=1, max_size=20),
         "ts": st.datetimes(
-            min_value=datetime(1990, 1, 1),
-            max_value=datetime(2090, 1, 1),
+            min_value=datetime(1900, 1, 1),
+            max_value=datetime(2200, 1, 1),
             timezones=st.sampled_from(
                 [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))]
             ),

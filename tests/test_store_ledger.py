@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -398,3 +399,37 @@ def test_a_planted_copy_under_an_existing_record_number_is_caught(
     ok, first = _audit(home)
     assert not ok
     assert "events were deleted or added" in first or "does not match" in first
+
+
+def test_leaves_computed_by_workers_while_staging_are_the_stored_events_leaves(
+    make_bundle: BundleFactory, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files hand their staged rows to worker processes; batches with quarantined rows
+    and duplicates then pick the leaves of the rows they store. The audit recomputes every
+    leaf from the stored Parquet, by the other path."""
+    monkeypatch.setattr("custodes.store.leaves.PARALLEL_FROM", 1)
+    handed: list[str] = []
+    submit = LeafPool.submit
+
+    def spy(self: LeafPool, fn: Any, *args: Any) -> Any:
+        handed.append(fn.__name__)
+        return submit(self, fn, *args)
+
+    monkeypatch.setattr(LeafPool, "submit", spy)
+    lines = [
+        f"E{i},2026-01-{1 + i % 28:02d}T08:00:00Z,P1,consult,PNC,S{i},check {i}\n"
+        for i in range(1, 401)
+    ]
+    lines[50] = "E51,not a time,P1,consult,PNC,S1,x\n"  # quarantined
+    lines[250] = lines[10]  # a duplicate of E11
+    report = ingest(make_bundle(access_events=EVENTS_HEADER + "".join(lines)), home, batch_rows=100)
+    (events,) = report.files
+    assert (events.counts.stored, events.counts.quarantined, events.counts.duplicates) == (
+        398,
+        1,
+        1,
+    )
+    assert handed and set(handed) == {"_staged_file_leaves"}
+    assert _size(home) == 398 + len(events.batches)
+    assert _audit(home) == (True, "None")
+    assert not list((home / ".work").glob("leaves-*"))  # the hand-over files are gone

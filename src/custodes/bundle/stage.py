@@ -86,11 +86,14 @@ def stage(
     batch_rows: int,
     facts: Future[FileFacts],
     per_row: Callable[[int], dict[str, pa.Array]] | None = None,
+    on_rows: Callable[[int, int, pa.Table], None] | None = None,
 ) -> Staged:
     """Read, validate and stage ``table_file``.
 
     ``per_row(n)``, when given, makes columns added to every ``n`` staged rows (the store uses
-    it to give each event a random salt for its ledger commitment).
+    it to give each event a random salt for its ledger commitment). ``on_rows(chunk, part,
+    rows)``, when given, sees every piece of staged rows before it is written (the store
+    computes the events' ledger leaves from them).
 
     Raises :class:`custodes.errors.BundleError` if the file cannot be read at all.
     """
@@ -155,6 +158,8 @@ def stage(
                 rows = _assemble(table, piece, computed)
                 for name, values in (per_row(rows.num_rows) if per_row else {}).items():
                     rows = rows.append_column(name, values)
+                if on_rows:
+                    on_rows(chunk, part, rows)
                 directory = target / f"_chunk={chunk}"
                 writes.append(
                     writer.submit(_write, rows, directory, part, table.partition_by_month_of)

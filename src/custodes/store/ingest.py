@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from custodes.bundle.contract import Table
@@ -40,7 +41,7 @@ from custodes.bundle.validate import digest_expression, ident, literal
 from custodes.durable import fsync_path
 from custodes.ledger.receipt import SALT_SIZE
 from custodes.store.catalog import Counts, LeafSpan, SystemEvent
-from custodes.store.leaves import LeafPool
+from custodes.store.leaves import LeafPool, StagedLeaves
 from custodes.store.ledger import new_system_event, system_leaf
 from custodes.store.store import Store, parquet_listing, writer
 
@@ -153,10 +154,14 @@ def _ingest_file(
 ) -> FileReport:
     table = table_file.table
     tag = f"{table.name}_{run_id}"
+    leaves = StagedLeaves(pool, store.work_dir / f"leaves-{tag}") if table.immutable else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-facts") as hasher:
         facts = hasher.submit(file_facts, table_file.path)  # hashed while it is being read
         per_row = salts if table.immutable else None
-        staged = stage(store.db, table_file, store.work_dir, tag, batch_rows, facts, per_row)
+        on_rows = leaves.add if leaves else None
+        staged = stage(
+            store.db, table_file, store.work_dir, tag, batch_rows, facts, per_row, on_rows
+        )
         sha = facts.result().sha256
     report = FileReport(table.name, str(table_file.path), sha, Counts())
     for chunk in range(staged.chunks):
@@ -175,12 +180,14 @@ def _ingest_file(
                 )
             )
         else:
-            batch = _Batch(store, pool, run_id, staged, chunk, sha)
+            batch = _Batch(store, leaves, run_id, staged, chunk, sha)
             report.counts.add(batch.run())
             report.batches.append(batch.batch_id)
         if progress:
             progress(table.name, min(staged.records, (chunk + 1) * batch_rows), staged.records)
     shutil.rmtree(staged.directory, ignore_errors=True)
+    if leaves:
+        shutil.rmtree(leaves.directory, ignore_errors=True)
     return report
 
 
@@ -193,10 +200,16 @@ class _Batch:
     """
 
     def __init__(
-        self, store: Store, pool: LeafPool, run_id: int, staged: Staged, chunk: int, sha: str
+        self,
+        store: Store,
+        leaves: StagedLeaves | None,
+        run_id: int,
+        staged: Staged,
+        chunk: int,
+        sha: str,
     ) -> None:
         self.store = store
-        self.pool = pool
+        self.leaves = leaves
         self.db: duckdb.DuckDBPyConnection = store.db
         self.staged = staged
         self.table: Table = staged.source.table
@@ -222,21 +235,23 @@ class _Batch:
         files += data
         for relative in files:
             fsync_path(self.pending / relative)
-        leaves, record = self._append_to_ledger(data, counts)
+        leaves, record = self._append_to_ledger(clean, counts)
         self.store.place(self.batch_id, files)
         self.store.catalog.commit_batch(self.batch_id, counts, files, leaves, record)
         self.store.refresh_views()
         return counts
 
-    def _append_to_ledger(self, data: list[str], counts: Counts) -> tuple[LeafSpan, SystemEvent]:
+    def _append_to_ledger(self, clean: bool, counts: Counts) -> tuple[LeafSpan, SystemEvent]:
         """Append the stored events' leaves (in record order), then the batch's own leaf, and
-        sync the tree. They count only once the batch commits; until then recovery cuts them."""
+        sync the tree. They count only once the batch commits; until then recovery cuts them.
+
+        The leaves were computed from the staged rows; a clean chunk stores all of them, any
+        other only some, which are picked by record number."""
         tree = self.store.tree
         first = tree.size
-        if self.table.immutable and data:
-            files = [self.pending / relative for relative in data]
-            for part in self.pool.leaves(files, self.first, self.last):
-                tree.append_packed(part.packed)
+        if self.leaves is not None and counts.stored:
+            recs = None if clean else self._stored_recs()
+            tree.append_packed(self.leaves.for_chunk(self.chunk, recs).packed)
         count = tree.size - first
         if count != (counts.stored if self.table.immutable else 0):
             raise RuntimeError(f"batch {self.batch_id}: {count} leaves for {counts.stored} events")
@@ -414,6 +429,12 @@ class _Batch:
             "SELECT * FROM src WHERE _problem IS NULL "
             "AND _rec NOT IN (SELECT _rec FROM exc WHERE _fate <> 'store')"
         )
+
+    def _stored_recs(self) -> npt.NDArray[np.int64]:
+        column = self.db.execute(
+            f"SELECT _rec FROM ({self._stored_rows()}) ORDER BY _rec"
+        ).to_arrow_table()
+        return np.asarray(column.column(0).to_numpy(), dtype=np.int64)
 
     def _scalar(self, sql: str) -> int:
         row = self.db.execute(sql).fetchone()

@@ -1,18 +1,23 @@
-"""Leaf hashes of stored access events, computed from their Parquet files.
+"""Leaf hashes of access events: from the rows being staged (ingest) or from stored Parquet
+(the audit).
 
-Ingest computes them to append a batch to the ledger; ``custodes ledger verify`` recomputes them
-to check the ledger against the events. Both run this module's :func:`event_leaves` on a range
-of record numbers (``_rec``) of a batch's files, so there is one definition of how an event
-becomes a leaf:
+There is one definition of how an event becomes a leaf, one SQL query over either source:
 
     encoding = encoding_sql(...)                      (DuckDB: the canonical encoding, v1)
     leaf     = SHA-256(0x00 || SHA-256(TAG || _salt || encoding))
 
-Hashing is done with :mod:`hashlib` (OpenSSL uses the CPU's SHA instructions; DuckDB's own
-``sha256`` does not, and costs about three times as much per event). Python holds the GIL while
-it hashes small inputs, so large jobs are spread over worker *processes*
-(:class:`LeafPool`); the caller appends or compares the results in order while the workers hash
-the next ranges.
+* **Ingest** (:class:`StagedLeaves`) computes the leaves of an events file piece by piece while
+  the file is being read and checked, from the staged rows it already holds in memory, so the
+  hashing runs beside staging and the events are never read back. Each batch then appends the
+  leaves of the rows it stores.
+* **The audit** (``custodes ledger verify``, :func:`event_leaves`) recomputes them from what is
+  stored, a range of record numbers (``_rec``) at a time, and compares.
+
+Hashing is done a column at a time (:func:`custodes.ledger.bulk.commitment_leaves`, with the
+CPU's SHA instructions; DuckDB's own ``sha256`` does not use them, and costs about three times
+as much per event). Encoding the events costs more than hashing them, and a DuckDB connection
+per job is one core's worth, so large jobs are spread over worker *processes* (:class:`LeafPool`)
+while the caller appends or compares the results in order.
 
 An event whose ``_salt`` is NULL has had its content erased: its leaf cannot be recomputed, and
 it is reported as such (the ledger's tombstones say whether that was lawful).
@@ -20,7 +25,6 @@ it is reported as such (the ledger's tombstones say whether that was lawful).
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -34,7 +38,9 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from pyarrow import feather, ipc
 
+from custodes.ledger.bulk import commitment_leaves
 from custodes.ledger.receipt import TAG
 from custodes.store.encoding import encoding_sql
 from custodes.store.store import parquet_listing
@@ -45,8 +51,7 @@ ERASED = bytes(HASH)  # stands in for the leaf of an erased event
 PARALLEL_FROM = 200_000  # events: below this, a process pool costs more than it saves
 JOB_RECORDS = 262_144  # records per job handed to a worker
 WORKER_MEMORY = "512MB"
-
-_LEAF_PREFIX = b"\x00"
+_NOT_ENCODED = {"_raw", "_problem_column", "_nl"}  # staged columns a leaf does not need
 
 
 @dataclass(frozen=True)
@@ -99,46 +104,83 @@ def event_leaves(files: Sequence[str], first_rec: int, last_rec: int) -> Leaves:
         )
         .to_arrow_reader(65_536)
     )
-    parts = [_hash_batch(batch) for batch in reader]
-    leaves = Leaves.concat(parts)
+    return _in_order(Leaves.concat([_hash_batch(batch) for batch in reader]))
+
+
+def staged_leaves(rows: pa.Table, path: str) -> int:
+    """Compute the leaves of the valid rows of a staged piece of an events file (still in
+    memory, salts drawn) and write them to ``path``; return how many.
+
+    Ingest calls this while the file is being staged, so that the events are encoded from the
+    rows it already holds, not read back from the Parquet it writes. Which of these rows are
+    stored is decided later, per batch: :func:`read_staged_leaves` picks theirs.
+    """
+    db = _db()
+    db.register("staged_rows", rows)
+    try:
+        reader = db.execute(
+            f"SELECT _rec, _salt, encode({encoding_sql()}) AS _encoding "
+            "FROM staged_rows WHERE _problem IS NULL"
+        ).to_arrow_reader(65_536)
+        leaves = _in_order(Leaves.concat([_hash_batch(batch) for batch in reader]))
+    finally:
+        db.unregister("staged_rows")
+    hashes = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(HASH), len(leaves), [None, pa.py_buffer(leaves.packed)]
+    )
+    table = pa.table({"_rec": pa.array(leaves.recs, pa.int64()), "leaf": hashes})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    feather.write_feather(table, path, compression="uncompressed")
+    return len(leaves)
+
+
+def _staged_file_leaves(rows_path: str, path: str) -> int:
+    """:func:`staged_leaves` of the rows in the Arrow file ``rows_path``, which it removes."""
+    with pa.memory_map(rows_path) as source:
+        count = staged_leaves(ipc.open_file(source).read_all(), path)
+    os.unlink(rows_path)
+    return count
+
+
+def read_staged_leaves(paths: Sequence[Path], recs: npt.NDArray[np.int64] | None) -> Leaves:
+    """The leaves written by :func:`staged_leaves` to ``paths``, in record order: all of them,
+    or those of the records ``recs`` (ascending), each of which must be there."""
+    tables = [feather.read_table(path) for path in paths]
+    if not tables:
+        leaves = Leaves.concat([])
+    else:
+        table = pa.concat_tables(tables)
+        hashes = table.column("leaf").combine_chunks()
+        packed = hashes.buffers()[1].to_pybytes()[: HASH * len(hashes)]
+        found = table.column("_rec").to_numpy()
+        leaves = _in_order(Leaves(found, packed, np.zeros(found.size, np.bool_)))
+    if recs is None:
+        return leaves
+    at = np.searchsorted(leaves.recs, recs)
+    if at.size and (at.max() >= leaves.recs.size or not np.array_equal(leaves.recs[at], recs)):
+        raise RuntimeError("a stored record has no staged leaf")
+    packed = np.frombuffer(leaves.packed, dtype=f"V{HASH}")[at].tobytes()
+    return Leaves(recs, packed, np.zeros(recs.size, np.bool_))
+
+
+def _in_order(leaves: Leaves) -> Leaves:
     order = np.argsort(leaves.recs, kind="stable")
-    if leaves.recs.size and not np.array_equal(order, np.arange(order.size)):
-        packed = np.frombuffer(leaves.packed, dtype=f"V{HASH}")[order].tobytes()
-        leaves = Leaves(leaves.recs[order], packed, leaves.erased[order])
-    return leaves
+    if not leaves.recs.size or np.array_equal(order, np.arange(order.size)):
+        return leaves
+    packed = np.frombuffer(leaves.packed, dtype=f"V{HASH}")[order].tobytes()
+    return Leaves(leaves.recs[order], packed, leaves.erased[order])
 
 
 def _hash_batch(batch: pa.RecordBatch) -> Leaves:
     recs = batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    salts, encodings = batch.column(1), batch.column(2)
+    salts = batch.column(1)
     erased = ~np.asarray(salts.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    salt_at, salt_data = _offsets_and_data(salts)
-    enc_at, enc_data = _offsets_and_data(encodings)
-    primed = hashlib.sha256(TAG)
-    sha256 = hashlib.sha256
-    out: list[bytes] = []
-    append = out.append
-    gone = erased.tolist()
-    for i in range(len(recs)):
-        if gone[i]:
-            append(ERASED)
-            continue
-        hasher = primed.copy()
-        hasher.update(salt_data[salt_at[i] : salt_at[i + 1]])
-        hasher.update(enc_data[enc_at[i] : enc_at[i + 1]])
-        append(sha256(_LEAF_PREFIX + hasher.digest()).digest())
-    return Leaves(recs, b"".join(out), erased)
-
-
-def _offsets_and_data(array: pa.Array) -> tuple[list[int], memoryview]:
-    """A binary column's value offsets and data buffer, for slicing without copies."""
-    if array.type not in (pa.binary(), pa.large_binary()):
-        array = array.cast(pa.binary())
-    width = np.int64 if array.type == pa.large_binary() else np.int32
-    buffers = array.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=width)[array.offset : array.offset + len(array) + 1]
-    data = memoryview(buffers[2]) if buffers[2] is not None else memoryview(b"")
-    return offsets.tolist(), data
+    packed = commitment_leaves(salts, batch.column(2), TAG)
+    if erased.any():
+        leaves = np.frombuffer(packed, dtype=f"V{HASH}").copy()
+        leaves[erased] = np.void(ERASED)
+        packed = leaves.tobytes()
+    return Leaves(recs, packed, erased)
 
 
 class LeafPool:
@@ -151,6 +193,7 @@ class LeafPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
+        self._running: list[Future[Any]] = []
 
     def __enter__(self) -> LeafPool:
         return self
@@ -162,8 +205,12 @@ class LeafPool:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # spawn: the parent runs DuckDB and Arrow threads, which fork would copy mid-flight.
-            context = multiprocessing.get_context("spawn")
+            # Not fork: the parent runs DuckDB and Arrow threads, which fork would copy
+            # mid-flight. A fork server is a fresh single-threaded process that imports the
+            # hashing modules once and forks each worker from itself, so two workers do not
+            # pay twice for loading DuckDB and DataFusion (about two seconds of CPU each).
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["custodes.store.leaves", "datafusion"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._pool
 
@@ -186,12 +233,57 @@ class LeafPool:
         while window:
             yield window.popleft().result()
 
-    def leaves(self, files: Sequence[Path], first_rec: int, last_rec: int) -> Iterator[Leaves]:
-        """The leaves of records ``first_rec..last_rec`` of ``files``, in consecutive
-        record ranges, in order."""
-        names = [p.as_posix() for p in files]
-        calls = [
-            (event_leaves, (names, start, min(last_rec, start + JOB_RECORDS - 1)))
-            for start in range(first_rec, last_rec + 1, JOB_RECORDS)
-        ]
-        yield from self.ordered(calls, parallel=last_rec - first_rec + 1 >= PARALLEL_FROM)
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``fn(*args)`` in a worker, waiting first while more than two calls per worker
+        are unfinished (each holds its arguments in memory)."""
+        self._running = [f for f in self._running if not f.done()]
+        while len(self._running) > 2 * self.workers:
+            self._running.pop(0).result()
+        future = self._executor().submit(fn, *args)
+        self._running.append(future)
+        return future
+
+
+class StagedLeaves:
+    """The leaves of an events file, computed piece by piece while the file is staged.
+
+    Each piece of staged rows goes to a worker (once the file has proved large enough to be
+    worth the workers) which encodes and hashes it and writes the leaves under ``directory``;
+    a batch then takes the leaves of the records it stores (:meth:`for_chunk`). The hashing
+    thus runs beside the reading and checking of the rest of the file instead of after it, and
+    the events are not read back from Parquet.
+    """
+
+    def __init__(self, pool: LeafPool, directory: Path) -> None:
+        self.pool = pool
+        self.directory = directory
+        self._rows = 0
+        self._chunks: dict[int, list[tuple[Path, Future[int] | None]]] = {}
+
+    def add(self, chunk: int, part: int, rows: pa.Table) -> None:
+        path = self.directory / f"chunk_{chunk}" / f"part_{part}.arrow"
+        self._rows += rows.num_rows
+        future: Future[int] | None = None
+        if self._rows >= PARALLEL_FROM and self.pool.workers > 1:
+            # Handed over as an Arrow file the worker maps into memory: pickling the rows
+            # through a pipe cost about as much as encoding them.
+            handed = path.with_suffix(".rows")
+            handed.parent.mkdir(parents=True, exist_ok=True)
+            needed = rows.select([c for c in rows.column_names if c not in _NOT_ENCODED])
+            with (
+                pa.OSFile(handed.as_posix(), "wb") as sink,
+                ipc.new_file(sink, needed.schema) as out,
+            ):
+                out.write_table(needed)
+            future = self.pool.submit(_staged_file_leaves, handed.as_posix(), path.as_posix())
+        else:
+            staged_leaves(rows, path.as_posix())
+        self._chunks.setdefault(chunk, []).append((path, future))
+
+    def for_chunk(self, chunk: int, recs: npt.NDArray[np.int64] | None = None) -> Leaves:
+        """The leaves of ``chunk``'s valid rows, or of its records ``recs`` only."""
+        pieces = self._chunks.get(chunk, [])
+        for _, future in pieces:
+            if future is not None:
+                future.result()
+        return read_staged_leaves([path for path, _ in pieces], recs)
