@@ -6,7 +6,8 @@
 1. **Ingest** the events file into an empty store (in this process). The leaves are computed
    by worker processes while the file is staged; each batch then appends its leaves to the tree
    and syncs it, which is timed: the append rate is the leaves over that time. The machine's
-   CPU time over the whole ingest is recorded too (the workers included).
+   CPU time over the whole ingest is recorded too (the workers included), and the peak
+   resident memory of this process and all its descendants, sampled every half second.
    The same ingest is run again, into a store that is thrown away, with the hashing switched
    off (each batch appends zero hashes): the difference is what the ledger costs ingest.
 2. **Verify**: the full audit (`custodes ledger verify`) of the store, in records per second.
@@ -15,6 +16,9 @@
    values already in memory (the least any verification must do), and the same loop also
    computing the leaf hashes and the tree's interior nodes (every hash the audit computes).
    Preparing the bytes (reading Parquet, encoding) is not timed.
+4. **Per event**, on the first 262,144 stored events, in this process (one core, as a leaf
+   worker): the CPU time of reading them, of reading and encoding them, of hashing them by the
+   column and one by one; and of an interior node, by the column and one by one.
 
 Prints one JSON object.
 """
@@ -29,6 +33,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -63,6 +68,52 @@ def machine_cpu_seconds() -> float:
         fields = [int(v) for v in stat.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle and iowait
     return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of process ``root`` and all its descendants (the ledger's fork server
+    and its workers), from ``/proc``; pages shared between them count in each."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class PeakTreeRss:
+    """Samples :func:`tree_rss_bytes` of this process every half second while in use."""
+
+    def __enter__(self) -> PeakTreeRss:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak = max(self.peak, tree_rss_bytes(os.getpid()))
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def timed_ingest(bundle: Path, home: Path, *, hashing: bool = True) -> dict[str, Any]:
@@ -101,7 +152,8 @@ def timed_ingest(bundle: Path, home: Path, *, hashing: bool = True) -> dict[str,
     try:
         cpu = machine_cpu_seconds()
         started = time.perf_counter()
-        report = ingest_module.ingest(bundle, home)
+        with PeakTreeRss() as rss:
+            report = ingest_module.ingest(bundle, home)
         total = time.perf_counter() - started
         cpu = machine_cpu_seconds() - cpu
     finally:
@@ -113,6 +165,7 @@ def timed_ingest(bundle: Path, home: Path, *, hashing: bool = True) -> dict[str,
         f"{prefix}_seconds": round(total, 2),
         f"{prefix}_events_per_s": round(events / total),
         f"{prefix}_machine_cpu_seconds": round(cpu, 1),
+        f"{prefix}_peak_rss_mib_all_processes": round(rss.peak / 2**20),
     }
     if hashing:
         result = {
@@ -187,6 +240,54 @@ def hashing_limit(home: Path) -> dict[str, Any]:
     }
 
 
+def per_event_costs(home: Path, records: int = 262_144) -> dict[str, Any]:
+    """What one leaf worker spends per event, on the first ``records`` events of the store, in
+    this process (one core): reading them from Parquet, encoding them, hashing them by the
+    column and one by one; and per interior node of the tree."""
+    from custodes.ledger import bulk
+    from custodes.ledger.receipt import TAG
+    from custodes.store import open_store
+    from custodes.store.encoding import encoding_sql
+    from custodes.store.leaves import _db
+
+    with open_store(home) as store:
+        span = store.catalog.event_spans()[0]
+        listing = ", ".join(f"'{(store.data_dir / f).as_posix()}'" for f in span.files)
+    last = span.first_record + records - 1
+    source = (
+        f"FROM read_parquet([{listing}], hive_partitioning = false) "
+        f"WHERE _rec BETWEEN {span.first_record} AND {last}"
+    )
+    db = _db()  # single-threaded, as in a worker
+
+    def cpu_ns(run: Any) -> tuple[float, Any]:
+        started = time.process_time()
+        out = run()
+        return (time.process_time() - started) * 1e9, out
+
+    read_ns, _ = cpu_ns(lambda: db.execute(f"SELECT * {source}").to_arrow_table())
+    encode_ns, table = cpu_ns(
+        lambda: db.execute(f"SELECT _salt, encode({encoding_sql()}) AS e {source}").to_arrow_table()
+    )
+    n = table.num_rows
+    salts, encodings = table.column(0).combine_chunks(), table.column(1).combine_chunks()
+    bulk.commitment_leaves(salts[: bulk.BULK_FROM], encodings[: bulk.BULK_FROM], TAG)  # load it
+    column_ns, leaves = cpu_ns(lambda: bulk.commitment_leaves(salts, encodings, TAG))
+    loop_ns, _ = cpu_ns(lambda: bulk._commitment_leaves_loop(salts, encodings, TAG))
+    pairs = len(leaves) // 64 * 64
+    nodes_column_ns, _ = cpu_ns(lambda: bulk.node_parents(leaves[:pairs]))
+    nodes_loop_ns, _ = cpu_ns(lambda: bulk._node_parents_loop(memoryview(leaves[:pairs])))
+    return {
+        "worker_events": n,
+        "worker_read_ns_per_event": round(read_ns / n),
+        "worker_read_and_encode_ns_per_event": round(encode_ns / n),
+        "worker_hash_by_column_ns_per_event": round(column_ns / n),
+        "worker_hash_one_by_one_ns_per_event": round(loop_ns / n),
+        "node_by_column_ns": round(nodes_column_ns / (pairs // 64)),
+        "node_one_by_one_ns": round(nodes_loop_ns / (pairs // 64)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events-csv", type=Path)
@@ -207,6 +308,7 @@ def main() -> None:
     )
     result.update(timed_verify(home))
     result.update(hashing_limit(home))
+    result.update(per_event_costs(home))
     result["verify_vs_bare_commitment_loop"] = round(
         result["verify_seconds"] / result["bare_commitment_loop_seconds"], 2
     )

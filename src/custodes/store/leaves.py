@@ -193,7 +193,7 @@ class LeafPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
-        self._running: list[Future[Any]] = []
+        self._running: deque[Future[Any]] = deque()
 
     def __enter__(self) -> LeafPool:
         return self
@@ -236,9 +236,8 @@ class LeafPool:
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``fn(*args)`` in a worker, waiting first while more than two calls per worker
         are unfinished (each holds its arguments in memory)."""
-        self._running = [f for f in self._running if not f.done()]
         while len(self._running) > 2 * self.workers:
-            self._running.pop(0).result()
+            self._running.popleft().result()
         future = self._executor().submit(fn, *args)
         self._running.append(future)
         return future
