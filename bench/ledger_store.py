@@ -11,14 +11,19 @@
    The same ingest is run again, into a store that is thrown away, with the hashing switched
    off (each batch appends zero hashes): the difference is what the ledger costs ingest.
 2. **Verify**: the full audit (`custodes ledger verify`) of the store, in records per second.
-3. **The hashing limit**, in the same run over the same bytes: a bare single-threaded
+3. **The ledger's capacity**: the stored events, held in memory as staging holds them, put
+   through the ledger's part of ingest alone (handed to the workers, encoded, hashed, appended,
+   synced), so the ledger's own rate is known apart from staging's, on the same cores.
+4. **The hashing limit**, in the same run over the same bytes: a bare single-threaded
    ``hashlib`` loop computing each event's commitment ``SHA-256(TAG || salt || encoding)`` from
    values already in memory (the least any verification must do), and the same loop also
    computing the leaf hashes and the tree's interior nodes (every hash the audit computes).
    Preparing the bytes (reading Parquet, encoding) is not timed.
-4. **Per event**, on the first 262,144 stored events, in this process (one core, as a leaf
-   worker): the CPU time of reading them, of reading and encoding them, of hashing them by the
-   column and one by one; and of an interior node, by the column and one by one.
+5. **Per event**, on the first 262,144 stored events, in this process (one core, as a leaf
+   worker): the CPU time of reading them from Parquet (the audit's source); of what a worker
+   does with rows in memory (the encoding's pieces prepared, then concatenated and hashed in
+   one pass); of encoding them into one column, and of hashing that column by the column and
+   one ``hashlib`` call at a time; and of an interior node, by the column and one by one.
 
 Prints one JSON object.
 """
@@ -199,7 +204,7 @@ def hashing_limit(home: Path) -> dict[str, Any]:
     """Bare hashlib loops over the same bytes the audit hashes, one batch at a time."""
     from custodes.ledger.receipt import TAG
     from custodes.store import open_store
-    from custodes.store.encoding import encoding_sql
+    from custodes.store.encoding_columns import encode_events, encoded_columns_sql
 
     commitments_s = everything_s = 0.0
     events = 0
@@ -208,10 +213,15 @@ def hashing_limit(home: Path) -> dict[str, Any]:
         for span in spans:
             listing = ", ".join(f"'{(store.data_dir / f).as_posix()}'" for f in span.files)
             rows = store.db.execute(
-                f"SELECT _salt, encode({encoding_sql()}) FROM read_parquet([{listing}], "
+                f"SELECT _salt, {encoded_columns_sql()} FROM read_parquet([{listing}], "
                 "hive_partitioning = false) ORDER BY _rec"
-            ).fetchall()
-            inputs = [TAG + bytes(salt) + bytes(encoding) for salt, encoding in rows]
+            ).to_arrow_table()
+            inputs = [
+                TAG + salt + encoding
+                for salt, encoding in zip(
+                    rows.column("_salt").to_pylist(), encode_events(rows).to_pylist(), strict=True
+                )
+            ]
             del rows
             events += len(inputs)
             sha256 = hashlib.sha256
@@ -240,15 +250,67 @@ def hashing_limit(home: Path) -> dict[str, Any]:
     }
 
 
+def ledger_capacity(home: Path, work: Path) -> dict[str, Any]:
+    """The ledger's own throughput on this machine, with nothing else running: the stored
+    events, held in memory as staging holds them (pieces of a read block, about 140,000 rows;
+    batches of 2 M), go through exactly what ingest does for the ledger: handed to the leaf
+    workers as Arrow files, encoded and hashed there, read back per batch, appended to a fresh
+    tree and synced. Reading the events into memory beforehand is not timed."""
+    from custodes.ledger.tree import MerkleTree
+    from custodes.store import LeafPool, open_store
+    from custodes.store.encoding_columns import encoded_columns_sql
+    from custodes.store.ingest import DEFAULT_BATCH_ROWS
+    from custodes.store.leaves import StagedLeaves
+
+    piece_rows = 140_000
+    with open_store(home) as store:
+        files = [store.data_dir / f for span in store.catalog.event_spans() for f in span.files]
+        listing = ", ".join(f"'{f.as_posix()}'" for f in files)
+        events = store.db.execute(
+            f"SELECT _rec, _salt, {encoded_columns_sql()}, NULL::VARCHAR AS _problem "
+            f"FROM read_parquet([{listing}], hive_partitioning = false) ORDER BY _rec"
+        ).to_arrow_table()
+    batches = [
+        [
+            events.slice(at, min(piece_rows, start + DEFAULT_BATCH_ROWS - at))
+            for at in range(start, min(start + DEFAULT_BATCH_ROWS, events.num_rows), piece_rows)
+        ]
+        for start in range(0, events.num_rows, DEFAULT_BATCH_ROWS)
+    ]
+    machine = machine_cpu_seconds()
+    started = time.perf_counter()
+    with LeafPool() as pool, MerkleTree(work / "capacity-tree") as tree:
+        staged = StagedLeaves(pool, work / "capacity-leaves")
+        for chunk, pieces in enumerate(batches):
+            for part, rows in enumerate(pieces):
+                staged.add(chunk, part, rows)
+            if chunk:  # the batch before is appended while this one is hashed, as in ingest
+                tree.append_packed(staged.for_chunk(chunk - 1).packed)
+                tree.sync()
+        tree.append_packed(staged.for_chunk(len(batches) - 1).packed)
+        tree.sync()
+        leaves = tree.size
+    seconds = time.perf_counter() - started
+    cpu = machine_cpu_seconds() - machine
+    return {
+        "capacity_events": leaves,
+        "capacity_seconds": round(seconds, 2),
+        "capacity_events_per_s": round(leaves / seconds),
+        "capacity_machine_cpu_seconds": round(cpu, 1),
+        "capacity_cpu_us_per_event": round(cpu / leaves * 1e6, 2),
+    }
+
+
 def per_event_costs(home: Path, records: int = 262_144) -> dict[str, Any]:
     """What one leaf worker spends per event, on the first ``records`` events of the store, in
-    this process (one core): reading them from Parquet, encoding them, hashing them by the
-    column and one by one; and per interior node of the tree."""
+    this process (one core): reading them from Parquet (the audit's source; at ingest the
+    rows are already in memory), encoding them, hashing them by the column and one by one; and
+    per interior node of the tree."""
     from custodes.ledger import bulk
     from custodes.ledger.receipt import TAG
     from custodes.store import open_store
-    from custodes.store.encoding import encoding_sql
-    from custodes.store.leaves import _db
+    from custodes.store.encoding_columns import encode_events, encoded_columns_sql
+    from custodes.store.leaves import _db, _hash_rows
 
     with open_store(home) as store:
         span = store.catalog.event_spans()[0]
@@ -265,12 +327,15 @@ def per_event_costs(home: Path, records: int = 262_144) -> dict[str, Any]:
         out = run()
         return (time.process_time() - started) * 1e9, out
 
-    read_ns, _ = cpu_ns(lambda: db.execute(f"SELECT * {source}").to_arrow_table())
-    encode_ns, table = cpu_ns(
-        lambda: db.execute(f"SELECT _salt, encode({encoding_sql()}) AS e {source}").to_arrow_table()
+    read_ns, table = cpu_ns(
+        lambda: db.execute(f"SELECT _rec, _salt, {encoded_columns_sql()} {source}").to_arrow_table()
     )
+    encode_events(table.slice(0, 100))  # its lookup tables are built once per process
+    encode_ns, encodings = cpu_ns(lambda: encode_events(table))
     n = table.num_rows
-    salts, encodings = table.column(0).combine_chunks(), table.column(1).combine_chunks()
+    _hash_rows(table.slice(0, bulk.BULK_FROM))  # DataFusion loaded
+    worker_ns, _ = cpu_ns(lambda: _hash_rows(table))
+    salts = table.column("_salt").combine_chunks()
     bulk.commitment_leaves(salts[: bulk.BULK_FROM], encodings[: bulk.BULK_FROM], TAG)  # load it
     column_ns, leaves = cpu_ns(lambda: bulk.commitment_leaves(salts, encodings, TAG))
     loop_ns, _ = cpu_ns(lambda: bulk._commitment_leaves_loop(salts, encodings, TAG))
@@ -280,7 +345,8 @@ def per_event_costs(home: Path, records: int = 262_144) -> dict[str, Any]:
     return {
         "worker_events": n,
         "worker_read_ns_per_event": round(read_ns / n),
-        "worker_read_and_encode_ns_per_event": round(encode_ns / n),
+        "worker_encode_joined_ns_per_event": round(encode_ns / n),
+        "worker_encode_and_hash_in_one_pass_ns_per_event": round(worker_ns / n),
         "worker_hash_by_column_ns_per_event": round(column_ns / n),
         "worker_hash_one_by_one_ns_per_event": round(loop_ns / n),
         "node_by_column_ns": round(nodes_column_ns / (pairs // 64)),
@@ -307,6 +373,7 @@ def main() -> None:
         1 - result["ingest_without_hashing_seconds"] / result["ingest_seconds"], 3
     )
     result.update(timed_verify(home))
+    result.update(ledger_capacity(home, work))
     result.update(hashing_limit(home))
     result.update(per_event_costs(home))
     result["verify_vs_bare_commitment_loop"] = round(

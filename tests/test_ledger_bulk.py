@@ -44,6 +44,32 @@ def test_column_leaves_are_the_reference_leaves(rows: list[tuple[bytes | None, b
             assert packed[32 * i : 32 * (i + 1)] == event_leaf(salt, encoding)
 
 
+PIECES = st.lists(
+    st.one_of(st.binary(max_size=20), st.text(max_size=8), st.just("column")), max_size=6
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(SALTS, ENCODINGS), max_size=12), PIECES, st.sampled_from([1, 10_000]))
+def test_leaves_of_pieces_are_the_leaves_of_the_pieces_end_to_end(
+    rows: list[tuple[bytes | None, bytes]], layout: list[bytes | str], bulk_from: int
+) -> None:
+    """Literal pieces and columns, hashed without being joined first, on either path."""
+    salts = pa.array([s for s, _ in rows], pa.binary())
+    column = pa.array([e for _, e in rows], pa.binary())
+    pieces = [column if piece == "column" else piece for piece in layout]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bulk, "BULK_FROM", bulk_from)
+        packed = bulk.commitment_leaves_of_pieces(salts, pieces, TAG)
+    assert len(packed) == 32 * len(rows)
+    for i, (salt, encoding) in enumerate(rows):
+        whole = b"".join(
+            encoding if p == "column" else p.encode() if isinstance(p, str) else p for p in layout
+        )
+        if salt is not None:
+            assert packed[32 * i : 32 * (i + 1)] == event_leaf(salt, whole)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.binary(min_size=32, max_size=32), max_size=40).map(lambda h: h[: len(h) // 2 * 2])

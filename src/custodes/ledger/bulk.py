@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from datafusion import Expr, SessionContext
@@ -80,16 +82,52 @@ def commitment_leaves(salts: pa.Array, encodings: pa.Array, tag: bytes) -> bytes
     A row whose salt is null gets an arbitrary value: the caller knows which events were erased
     and replaces their leaves.
     """
-    if len(salts) != len(encodings):
-        raise ValueError(f"{len(salts)} salts for {len(encodings)} encodings")
+    return commitment_leaves_of_pieces(salts, [encodings], tag)
+
+
+def commitment_leaves_of_pieces(
+    salts: pa.Array, pieces: Sequence[str | bytes | pa.Array], tag: bytes
+) -> bytes:
+    """:func:`commitment_leaves` of encodings given in pieces: literal text or bytes, the same
+    for every row, and columns without nulls; a row's encoding is its pieces end to end.
+
+    In bulk the pieces are concatenated and hashed in one pass, never joined into a column of
+    encodings first (which would copy every event once more).
+    """
+    columns = [piece for piece in pieces if isinstance(piece, pa.Array)]
+    if any(len(column) != len(salts) for column in columns):
+        raise ValueError(f"{len(salts)} salts for columns of {[len(c) for c in columns]} rows")
     if len(salts) < BULK_FROM:
-        return _commitment_leaves_loop(salts, encodings, tag)
+        if not len(salts):
+            return b""
+        binary = [_as_binary_piece(piece) for piece in pieces]
+        if columns:
+            joined = pc.binary_join_element_wise(*binary, b"")
+        else:  # literal text only: the same encoding for every row
+            joined = pa.array([b"".join(binary)] * len(salts), pa.binary())
+        return _commitment_leaves_loop(salts, joined, tag)
     from datafusion import col, lit
     from datafusion import functions as f
 
-    table = pa.table({"salt": _as_binary(salts), "encoding": _as_binary(encodings)})
-    commitment = f.sha256(f.concat(lit(tag), col("salt"), col("encoding")))
-    return _packed(_select(table, f.sha256(f.concat(lit(LEAF_PREFIX), commitment))))
+    named = {"salt": _as_binary(salts)}
+    parts: list[Expr] = [lit(tag), col("salt")]
+    for piece in pieces:
+        if isinstance(piece, pa.Array):
+            name = f"piece_{len(named)}"
+            named[name] = _as_binary(piece)
+            parts.append(col(name))
+        else:
+            parts.append(lit(_as_binary_piece(piece)))
+    commitment = f.sha256(f.concat(*parts))
+    return _packed(_select(pa.table(named), f.sha256(f.concat(lit(LEAF_PREFIX), commitment))))
+
+
+def _as_binary_piece(piece: str | bytes | pa.Array) -> bytes | pa.Array:
+    if isinstance(piece, str):
+        return piece.encode("utf-8")
+    if isinstance(piece, bytes):
+        return piece
+    return _as_binary(piece)
 
 
 def _commitment_leaves_loop(salts: pa.Array, encodings: pa.Array, tag: bytes) -> bytes:

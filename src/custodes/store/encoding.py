@@ -3,8 +3,8 @@ r"""The canonical encoding of an access event, version 1: the bytes a ledger lea
 A commitment (:func:`custodes.ledger.commitment`) is only as good as the agreement on what was
 committed, so the encoding is fixed and versioned here, twice: :func:`encode_event` is the
 reference (plain Python, what a third party re-implements from this docstring), and
-:func:`encoding_sql` is the same encoding as a DuckDB expression, used to encode millions of
-stored events at once. A property test keeps the two identical.
+:func:`custodes.store.encoding_columns.encode_events` is the same encoding over Arrow columns,
+used to encode millions of stored events at once. A property test keeps the two identical.
 
 Version 1 (``custodes/event/v1``): a JSON object (RFC 8259) in UTF-8 with no whitespace, keys
 in sorted order, every value a string or ``null``. In strings, ``"`` and ``\`` are escaped with a
@@ -30,19 +30,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from custodes.bundle.contract import TABLES_BY_NAME, Kind
-from custodes.bundle.validate import ident
 
 ENCODED_TYPE = "access_event"
-_EVENTS = TABLES_BY_NAME["access_events"]
+EVENT_COLUMNS = TABLES_BY_NAME["access_events"].columns
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:
     """The canonical encoding of one stored event (a mapping of its columns and ``_extra``)."""
     fields: dict[str, Any] = {}
-    for column in _EVENTS.columns:
+    for column in EVENT_COLUMNS:
         value = event.get(column.name)
         if column.kind is Kind.TIMESTAMP and value is not None:
-            value = _utc_text(value)
+            value = utc_text(value)
         fields[column.name] = value
     fields["extra"] = event.get("_extra")
     return encode_record(ENCODED_TYPE, fields)
@@ -62,7 +61,15 @@ def encode_record(kind: str, fields: Mapping[str, str | int | None]) -> bytes:
     return ("{" + ",".join(members) + "}").encode("utf-8")
 
 
-_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+SHORT_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
 
 
 def _value(value: object) -> str:
@@ -76,8 +83,8 @@ def _value(value: object) -> str:
 def _string(text: str) -> str:
     out = []
     for char in text:
-        if char in _SHORT:
-            out.append(_SHORT[char])
+        if char in SHORT_ESCAPES:
+            out.append(SHORT_ESCAPES[char])
         elif char < " ":
             out.append(f"\\u{ord(char):04X}")
         else:
@@ -85,28 +92,8 @@ def _string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _utc_text(value: datetime) -> str:
+def utc_text(value: datetime) -> str:
+    """An event time as the encoding writes it: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
     if value.tzinfo is None:
         raise ValueError("an event time must carry its zone")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def encoding_sql(alias: str = "") -> str:
-    """A DuckDB expression (a VARCHAR) for :func:`encode_event` over the stored columns.
-
-    The time is formatted from its microseconds since the epoch: casting a ``TIMESTAMPTZ`` to
-    a wall-clock time goes through the time-zone library and costs twice as much, for the same
-    text in UTC.
-    """
-    prefix = f"{alias}." if alias else ""
-    members: list[tuple[str, str]] = []
-    for column in _EVENTS.columns:
-        value = f"{prefix}{ident(column.name)}"
-        if column.kind is Kind.TIMESTAMP:
-            value = f"strftime(make_timestamp(epoch_us({value})), '%Y-%m-%dT%H:%M:%S.%fZ')"
-        members.append((column.name, value))
-    members.append(("extra", f"{prefix}_extra"))
-    members.append(("type", f"'{ENCODED_TYPE}'"))
-    members.sort()
-    packed = ", ".join(f"{ident(name)} := {value}" for name, value in members)
-    return f"CAST(to_json(struct_pack({packed})) AS VARCHAR)"

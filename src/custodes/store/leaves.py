@@ -1,9 +1,9 @@
 """Leaf hashes of access events: from the rows being staged (ingest) or from stored Parquet
 (the audit).
 
-There is one definition of how an event becomes a leaf, one SQL query over either source:
+There is one definition of how an event becomes a leaf, whichever the source of its rows:
 
-    encoding = encoding_sql(...)                      (DuckDB: the canonical encoding, v1)
+    encoding = event_pieces(rows), end to end         (the canonical encoding, v1)
     leaf     = SHA-256(0x00 || SHA-256(TAG || _salt || encoding))
 
 * **Ingest** (:class:`StagedLeaves`) computes the leaves of an events file piece by piece while
@@ -13,11 +13,11 @@ There is one definition of how an event becomes a leaf, one SQL query over eithe
 * **The audit** (``custodes ledger verify``, :func:`event_leaves`) recomputes them from what is
   stored, a range of record numbers (``_rec``) at a time, and compares.
 
-Hashing is done a column at a time (:func:`custodes.ledger.bulk.commitment_leaves`, with the
-CPU's SHA instructions; DuckDB's own ``sha256`` does not use them, and costs about three times
-as much per event). Encoding the events costs more than hashing them, and a DuckDB connection
-per job is one core's worth, so large jobs are spread over worker *processes* (:class:`LeafPool`)
-while the caller appends or compares the results in order.
+Both steps work a column at a time: the encoding's pieces are prepared in Arrow
+(:mod:`custodes.store.encoding_columns`), then concatenated and hashed in one pass with the
+CPU's SHA instructions (:func:`custodes.ledger.bulk.commitment_leaves_of_pieces`). Large jobs
+are spread over worker *processes* (:class:`LeafPool`) while the caller appends or compares the
+results in order.
 
 An event whose ``_salt`` is NULL has had its content erased: its leaf cannot be recomputed, and
 it is reported as such (the ledger's tombstones say whether that was lawful).
@@ -38,11 +38,12 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyarrow import feather, ipc
 
-from custodes.ledger.bulk import commitment_leaves
+from custodes.ledger.bulk import commitment_leaves_of_pieces
 from custodes.ledger.receipt import TAG
-from custodes.store.encoding import encoding_sql
+from custodes.store.encoding_columns import encoded_columns_sql, event_pieces
 from custodes.store.store import parquet_listing
 
 T = TypeVar("T")
@@ -98,13 +99,13 @@ def event_leaves(files: Sequence[str], first_rec: int, last_rec: int) -> Leaves:
     reader = (
         _db()
         .execute(
-            f"SELECT _rec, _salt, encode({encoding_sql()}) AS _encoding "
+            f"SELECT _rec, _salt, {encoded_columns_sql()} "
             f"FROM read_parquet({parquet_listing(files)}, hive_partitioning = false, union_by_name = true) "
             f"WHERE _rec BETWEEN {int(first_rec)} AND {int(last_rec)}"
         )
         .to_arrow_reader(65_536)
     )
-    return _in_order(Leaves.concat([_hash_batch(batch) for batch in reader]))
+    return _in_order(Leaves.concat([_hash_rows(pa.Table.from_batches([b])) for b in reader]))
 
 
 def staged_leaves(rows: pa.Table, path: str) -> int:
@@ -115,16 +116,9 @@ def staged_leaves(rows: pa.Table, path: str) -> int:
     rows it already holds, not read back from the Parquet it writes. Which of these rows are
     stored is decided later, per batch: :func:`read_staged_leaves` picks theirs.
     """
-    db = _db()
-    db.register("staged_rows", rows)
-    try:
-        reader = db.execute(
-            f"SELECT _rec, _salt, encode({encoding_sql()}) AS _encoding "
-            "FROM staged_rows WHERE _problem IS NULL"
-        ).to_arrow_reader(65_536)
-        leaves = _in_order(Leaves.concat([_hash_batch(batch) for batch in reader]))
-    finally:
-        db.unregister("staged_rows")
+    if "_problem" in rows.column_names:
+        rows = rows.filter(pc.is_null(rows.column("_problem")))
+    leaves = _in_order(_hash_rows(rows))
     hashes = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(HASH), len(leaves), [None, pa.py_buffer(leaves.packed)]
     )
@@ -171,11 +165,12 @@ def _in_order(leaves: Leaves) -> Leaves:
     return Leaves(leaves.recs[order], packed, leaves.erased[order])
 
 
-def _hash_batch(batch: pa.RecordBatch) -> Leaves:
-    recs = batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    salts = batch.column(1)
+def _hash_rows(rows: pa.Table) -> Leaves:
+    """The leaves of stored or staged events (``_rec``, ``_salt`` and the encoded columns)."""
+    recs = rows.column("_rec").to_numpy().astype(np.int64)
+    salts = rows.column("_salt").combine_chunks()
     erased = ~np.asarray(salts.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    packed = commitment_leaves(salts, batch.column(2), TAG)
+    packed = commitment_leaves_of_pieces(salts, event_pieces(rows), TAG)
     if erased.any():
         leaves = np.frombuffer(packed, dtype=f"V{HASH}").copy()
         leaves[erased] = np.void(ERASED)

@@ -31,7 +31,8 @@ from custodes.ledger import (
 )
 from custodes.ledger.receipt import SALT_SIZE
 from custodes.store.catalog import EventSpan, IssuedCheckpoint, SystemEvent
-from custodes.store.encoding import encode_record, encoding_sql
+from custodes.store.encoding import encode_record
+from custodes.store.encoding_columns import encode_events, encoded_columns_sql
 from custodes.store.store import Store, appender, parquet_listing
 
 
@@ -137,13 +138,14 @@ def _span_source(store: Store, span: EventSpan) -> str:
 def event_opening(store: Store, location: EventLocation) -> tuple[bytes, bytes]:
     """The salt and canonical encoding of a stored event (its commitment's opening)."""
     span = next(s for s in store.catalog.event_spans() if s.batch_id == location.batch_id)
-    row = store.db.execute(
-        f"SELECT _salt, encode({encoding_sql()}) FROM {_span_source(store, span)} WHERE _rec = ?",
+    rows = store.db.execute(
+        f"SELECT _salt, {encoded_columns_sql()} FROM {_span_source(store, span)} WHERE _rec = ?",
         [location.rec],
-    ).fetchone()
-    if row is None or row[0] is None:
+    ).to_arrow_table()
+    salt = rows.column("_salt")[0].as_py() if rows.num_rows else None
+    if salt is None:
         raise StoreError(f"access event {location.event_id!r} was erased")
-    return bytes(row[0]), bytes(row[1])
+    return bytes(salt), encode_events(rows)[0].as_py()
 
 
 # checkpoints --------------------------------------------------------------------------------
@@ -225,13 +227,19 @@ def receipts_for_events(store: Store, event_ids: Sequence[str]) -> dict[str, Rec
     openings: dict[str, tuple[int, bytes | None, bytes]] = {}
     for span in (s for s in spans if s.batch_id in {int(b) for (b,) in found}):
         rows = store.db.execute(
-            f"""SELECT event_id, position, _salt, encoding FROM (
-                    SELECT event_id, row_number() OVER (ORDER BY _rec) - 1 AS position, _salt,
-                           encode({encoding_sql()}) AS encoding
+            f"""SELECT * FROM (
+                    SELECT row_number() OVER (ORDER BY _rec) - 1 AS _position, _salt,
+                           {encoded_columns_sql()}
                     FROM {_span_source(store, span)})
                 WHERE event_id IN (SELECT event_id FROM _wanted)"""
-        ).fetchall()
-        for event_id, position, salt, encoding in rows:
+        ).to_arrow_table()
+        for event_id, position, salt, encoding in zip(
+            rows.column("event_id").to_pylist(),
+            rows.column("_position").to_pylist(),
+            rows.column("_salt").to_pylist(),
+            encode_events(rows).to_pylist(),
+            strict=True,
+        ):
             openings[str(event_id)] = (
                 span.leaf_first + int(position),
                 None if salt is None else bytes(salt),
