@@ -4,8 +4,8 @@ The ledger encodes every event twice in its life (at ingest, to append its leaf,
 audit, to check it), ten million at a time, so the encoding's cost per event bounds how fast the
 ledger can go. Here each column is prepared once for the whole table and the rows are then
 assembled by one element-wise join in Arrow's native code (or, for the ledger, by the hashing
-itself); a property test keeps the bytes equal
-to the reference, :func:`custodes.store.encoding.encode_event`, for any event.
+itself); a property test keeps the bytes equal to the reference,
+:func:`custodes.store.encoding.encode_event`, for any event.
 
 What makes it cheap is that the work is proportional to the *unusual* values, not to all of them:
 
@@ -17,8 +17,8 @@ What makes it cheap is that the work is proportional to the *unusual* values, no
 * The ledger does not even join the pieces: :func:`event_pieces` hands them to the hashing,
   which concatenates and hashes each row in one pass of native code.
 * An event time is formatted from its microseconds since the epoch with lookup tables (the
-  days of the table's date range, the 86,400 seconds of a day, the 1,000 three-digit groups),
-  where formatting each timestamp through a calendar library costs over a microsecond.
+  days of the table's date range, the 86,400 seconds of a day, the 1,000 three-digit groups):
+  formatting each timestamp through a calendar library would cost more than all the rest.
 """
 
 from __future__ import annotations
@@ -131,11 +131,13 @@ def _utc_texts(times: pa.Array) -> pa.Array:
         raise TypeError(f"an event time is a timestamp, not {times.type}")
     zone = times.type.tz or "UTC"
     micros_array = pc.cast(times, pa.timestamp("us", tz=zone), safe=False).cast(pa.int64())
-    micros = micros_array.fill_null(0).to_numpy()
+    # A null is formatted as the earliest time, then nulled: the date range stays the data's.
+    earliest = pc.min(micros_array).as_py()
+    micros = micros_array.fill_null(earliest or 0).to_numpy()
     days, within_day = np.divmod(micros, _US_PER_DAY)
     seconds, fraction = np.divmod(within_day, 1_000_000)
-    first = int(days.min(initial=0))
-    dates, usual = _dates(first, int(days.max(initial=0)))
+    first = int(days.min()) if days.size else 0
+    dates, usual = _dates(first, int(days.max()) if days.size else 0)
     out = np.empty((len(times), _TIME_WIDTH), np.uint8)
     out[:, 0:10] = dates[days - first]
     out[:, 10] = ord("T")
