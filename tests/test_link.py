@@ -12,6 +12,7 @@ import csv
 import json
 from pathlib import Path
 
+import duckdb
 import pyarrow.compute as pc
 import pytest
 
@@ -23,6 +24,9 @@ from custodes.link import (
     load_links,
     save_links,
 )
+from custodes.link.model import MIN_TRAINING_PAIRS, TRAINING_RULES, training_rules
+from custodes.link.people import pairs_on
+from custodes.link.prepare import copy_inputs, prepare
 from custodes.store import ingest, open_store
 from custodes.synth import generate
 
@@ -30,6 +34,8 @@ WORKFORCE = """person_id,role,surname,forenames,date_of_birth,home_postcode,home
 P900001,officer,Quillfeather,Katherine Anne,1984-03-07,QQ1 5AB,"1 Test Road, Testtown",U001,2010-01-01,
 P900002,staff,Marchbanks,Daniel,1979-05-14,QQ3 1AA,"9 Far Lane, Testtown",U001,2012-01-01,
 P900003,officer,Ashcombe,Thomas,1988-11-02,QQ2 2BB,"4 Mill Close, Testtown",U001,2015-01-01,
+P900004,staff,Wolstenholme,Robert,1983-04-09,QQ6 1AA,"8 Kiln Lane, Testtown",U001,2016-01-01,
+P900005,officer,Fenwicke-Hollis,Imogen,1986-08-21,QQ7 3CD,"2 Weir View, Testtown",U001,2017-01-01,
 """
 RELATIONS = """person_id,relation,surname,forenames,date_of_birth,postcode
 P900003,partner,Ravensworth,Emily Jane,1990-02-14,QQ2 2BB
@@ -44,8 +50,10 @@ S9000011,Oddington,Mark,1975-06-01,QQ1 5AB,"3 Test Road, Testtown",
 S9000012,Penwhistle,Sam,1990-01-01,QQ1 6AB,"5 Next Road, Testtown",
 S9000013,Penwhistle,Jo,1991-01-01,QQ1 7AB,"7 Far Road, Testtown",
 S9000020,Trevelyan,Alan,1970-01-01,QQ5 1AA,"2 Station Road, Elsewhere",police_employee
+S9000004,Wolstenholme,Bob,1983-09-04,QQ8 4EF,"6 Old Road, Elsewhere",
+S9000005,Fenwicke-Hollis,Imogen,,QQ9 5GH,"11 Dock Street, Elsewhere",
 """
-HAND_MADE = ("P900001", "P900002", "P900003")
+HAND_MADE = ("P900001", "P900002", "P900003", "P900004", "P900005")
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +109,49 @@ def test_a_married_name_is_linked_by_forenames_birthday_and_postcode(result: Lin
     assert link["relations"] == ["partner", "next_of_kin"]
     assert json.loads(str(link["evidence"]))["surname"] == "different"
     assert (link["source"], link["hr_surname"]) == ("relations", "Ravensworth")
+
+
+def test_a_nickname_swapped_birthday_and_a_move_meet_on_surname_and_swapped_date(
+    result: LinkResult,
+) -> None:
+    """Bob for Robert, 9 April for 4 September, another district: no rule on the names, the
+    date or the postcode holds, only the surname with the date read day-and-month swapped."""
+    link = links_of(result, "P900004")["S9000004"]
+    evidence = json.loads(str(link["evidence"]))
+    assert (evidence["forenames"], evidence["date_of_birth"]) == ("nickname", "day_month_swapped")
+    assert evidence["postcode"] == "different"
+
+
+def test_a_missing_birthday_and_a_move_meet_on_the_names(result: LinkResult) -> None:
+    link = links_of(result, "P900005")["S9000005"]
+    evidence = json.loads(str(link["evidence"]))
+    assert evidence == {
+        "surname": "exact",
+        "forenames": "exact",
+        "date_of_birth": "missing",
+        "postcode": "different",
+    }
+
+
+def test_the_first_em_session_narrows_only_when_enough_pairs_remain(
+    force: tuple[Path, Path],
+) -> None:
+    """Blocked on the date of birth alone, EM scores every pair of strangers born the same day
+    (1.2 M at 20,000 employees); also on the postcode district when that still leaves enough."""
+    with open_store(force[1]) as store:
+        work = duckdb.connect()
+        copy_inputs(store.db, work)
+    prepare(work)
+    for keys in [("dob",), ("dob", "postcode_district"), ("surname", "forename1")]:
+        on = " AND ".join(f"p.{k} = s.{k}" for k in keys)
+        (pairs,) = work.sql(
+            f"SELECT count(*) FROM link_people p JOIN link_subjects s ON {on}"
+        ).fetchone() or (0,)
+        assert pairs_on(work, keys) == pairs > 0, keys
+    small = training_rules(lambda keys: pairs_on(work, keys))
+    assert small == TRAINING_RULES  # 300 people: too few pairs to narrow
+    large = training_rules(lambda keys: MIN_TRAINING_PAIRS)
+    assert large[0] != TRAINING_RULES[0] and large[1:] == TRAINING_RULES[1:]
 
 
 def test_neighbours_by_address_and_postcode_unit(result: LinkResult) -> None:

@@ -26,6 +26,7 @@ from custodes.link.model import (
     MATCH_PROBABILITY_THRESHOLD,
     settings,
     train,
+    training_rules,
 )
 from custodes.link.prepare import MODEL_COLUMNS, RELATION_ORDER
 
@@ -61,7 +62,7 @@ def score_pairs(
         people = model.register("_model_people", "people")
         subjects = model.register("_model_subjects", "subjects")
         linker = Linker([people, subjects], settings(), log_level=None)
-        train(linker)
+        train(linker, training_rules(lambda keys: pairs_on(work, keys)))
         predictions = linker.inference.predict(
             threshold_match_probability=MATCH_PROBABILITY_THRESHOLD, warning_mode="never"
         )
@@ -79,6 +80,20 @@ def score_pairs(
     """)
     work.execute("DROP TABLE _predictions")
     return trained
+
+
+def pairs_on(work: duckdb.DuckDBPyConnection, keys: tuple[str, ...]) -> int:
+    """How many (person, subject) pairs agree exactly on ``keys`` (none of them missing),
+    counted per group of equal keys without making the pairs."""
+    cols = ", ".join(keys)
+    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    (count,) = work.sql(f"""
+        SELECT coalesce(sum(p.n * s.n), 0) FROM
+            (SELECT {cols}, count(*) AS n FROM link_people WHERE {present} GROUP BY ALL) p
+        JOIN (SELECT {cols}, count(*) AS n FROM link_subjects WHERE {present} GROUP BY ALL) s
+        USING ({cols})
+    """).fetchone() or (0,)
+    return int(count)
 
 
 def _evidence_sql(columns: set[str]) -> tuple[str, str]:
