@@ -83,12 +83,14 @@ def explanations(
     looked = looks(con, events_of_employed(con, only)).cache()
     strong: list[ir.Table] = []
     weak: list[ir.Table] = []
-    explained: ir.Table | None = None
+    # The looks still to explain, kept after each tier: each tier's anti-join probes only
+    # what the tiers before it left (at 10 M events 11 M looks, then 4.8 M, 1.6 M, 0.4 M),
+    # where probing every look against all explained so far cost a second or more per tier.
+    todo = looked
     for rank in sorted({t.rank for t in templates if t.path in DIRECT}):
         tier = [t for t in templates if t.rank == rank and t.path in DIRECT]
-        todo = looked if explained is None else looked.anti_join(explained, "event_id")
         context = todo
-        if any(t.circumstantial for t in tier) and explained is not None:
+        if any(t.circumstantial for t in tier) and todo is not looked:
             days = todo.select("person_id", "day").distinct()
             context = looked.semi_join(days, ["person_id", "day"])
         found = _union([DIRECT[t.path](con, context, t) for t in tier])
@@ -97,13 +99,10 @@ def explanations(
         found = _reduce(found).cache()
         strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
-        done = found.filter(~found.weak).select("event_id")
-        explained = done if explained is None else explained.union(done).cache()
+        todo = todo.anti_join(found.filter(~found.weak).select("event_id"), "event_id").cache()
     paired = [t for t in templates if t.path in BROADER]
     if paired:
-        remaining = looked if explained is None else looked.anti_join(explained, "event_id")
-        remaining = remaining.cache()
-        by_template = [BROADER[t.path](con, remaining, t) for t in paired]
+        by_template = [BROADER[t.path](con, todo, t) for t in paired]
         found = _reduce(_union(by_template)).cache()
         strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
@@ -292,11 +291,26 @@ def _explain_new(store: Store, con: BaseBackend, batches: list[int]) -> int:
 def _write_by_event(con: BaseBackend, result: ir.Table, path: Path) -> None:
     """Write ``result`` to one Parquet file in ``event_id`` order. DuckDB sorts and writes it
     in its own memory limit, spilling to disk (at 100 M events the result is several GB); other
-    engines (Spark) hand it over as Arrow."""
-    if con.name == "duckdb":
-        con.to_parquet(result.order_by("event_id"), path)
-    else:
+    engines (Spark) hand it over as Arrow.
+
+    On DuckDB the template names are sorted as an ``ENUM`` of the templates (one byte each,
+    where a name is a pointer to its text: the sort moves every row's payload, and this cut
+    a sixth of its CPU at 10 M events); Parquet keeps them as text, so readers see strings."""
+    if con.name != "duckdb":
         pq.write_table(result.to_pyarrow().sort_by("event_id"), path)
+        return
+    names = ", ".join(literal(name) for name in (*(t.name for t in TEMPLATES), UNEXPLAINED))
+    columns = ", ".join(
+        f"CAST({c} AS ENUM({names})) AS {c}" if c in TEMPLATE_COLUMNS else c for c in result.columns
+    )
+    query = ibis.to_sql(result, dialect="duckdb")
+    con.raw_sql(
+        f"COPY (SELECT {columns} FROM ({query}) ORDER BY event_id) "
+        f"TO {literal(path.as_posix())} (FORMAT parquet)"
+    )
+
+
+TEMPLATE_COLUMNS = ("explanation", "weak_explanation")
 
 
 def _replace(target: Path, write: Callable[[Path], object]) -> None:
