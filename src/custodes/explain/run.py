@@ -83,14 +83,12 @@ def explanations(
     looked = looks(con, events_of_employed(con, only)).cache()
     strong: list[ir.Table] = []
     weak: list[ir.Table] = []
-    # The looks still to explain, kept after each tier: each tier's anti-join probes only
-    # what the tiers before it left (at 10 M events 11 M looks, then 4.8 M, 1.6 M, 0.4 M),
-    # where probing every look against all explained so far cost a second or more per tier.
-    todo = looked
+    explained: ir.Table | None = None
     for rank in sorted({t.rank for t in templates if t.path in DIRECT}):
         tier = [t for t in templates if t.rank == rank and t.path in DIRECT]
+        todo = looked if explained is None else looked.anti_join(explained, "event_id")
         context = todo
-        if any(t.circumstantial for t in tier) and todo is not looked:
+        if any(t.circumstantial for t in tier) and explained is not None:
             days = todo.select("person_id", "day").distinct()
             context = looked.semi_join(days, ["person_id", "day"])
         found = _union([DIRECT[t.path](con, context, t) for t in tier])
@@ -99,10 +97,13 @@ def explanations(
         found = _reduce(found).cache()
         strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
-        todo = todo.anti_join(found.filter(~found.weak).select("event_id"), "event_id").cache()
+        done = found.filter(~found.weak).select("event_id")
+        explained = done if explained is None else explained.union(done).cache()
     paired = [t for t in templates if t.path in BROADER]
     if paired:
-        by_template = [BROADER[t.path](con, todo, t) for t in paired]
+        remaining = looked if explained is None else looked.anti_join(explained, "event_id")
+        remaining = remaining.cache()
+        by_template = [BROADER[t.path](con, remaining, t) for t in paired]
         found = _reduce(_union(by_template)).cache()
         strong.append(found.filter(~found.weak))
         weak.append(found.filter(found.weak))
@@ -304,10 +305,17 @@ def _write_by_event(con: BaseBackend, result: ir.Table, path: Path) -> None:
         f"CAST({c} AS ENUM({names})) AS {c}" if c in TEMPLATE_COLUMNS else c for c in result.columns
     )
     query = ibis.to_sql(result, dialect="duckdb")
-    con.raw_sql(
-        f"COPY (SELECT {columns} FROM ({query}) ORDER BY event_id) "
-        f"TO {literal(path.as_posix())} (FORMAT parquet)"
-    )
+    # Joined into a table first, then sorted from it: one query doing both held the join's and
+    # the sort's memory at once, and at 100 M events ran out of memory under DuckDB's limit.
+    table = "_custodes_explained"
+    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {columns} FROM ({query})")
+    try:
+        con.raw_sql(
+            f"COPY (SELECT * FROM {table} ORDER BY event_id) "
+            f"TO {literal(path.as_posix())} (FORMAT parquet)"
+        )
+    finally:
+        con.raw_sql(f"DROP TABLE IF EXISTS {table}")
 
 
 TEMPLATE_COLUMNS = ("explanation", "weak_explanation")
