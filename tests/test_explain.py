@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -136,6 +138,20 @@ def test_every_event_gets_its_best_explanation_or_none(force: Path) -> None:
     assert report.events == len(EXPECTED)
     assert report.by_template[UNEXPLAINED] == list(EXPECTED.values()).count(UNEXPLAINED)
     assert set(report.by_template) == {t.name for t in TEMPLATES} | {UNEXPLAINED}
+
+
+def test_the_kept_explanations_are_in_event_order_with_names_as_text(force: Path) -> None:
+    """The web application reads a few events' explanations by id and relies on that order to
+    skip the rest of the file; the names are sorted as an ENUM but kept as plain text."""
+    with open_store(force) as store:
+        explain_store(store, incremental=False)
+    path = force / "derived" / "explain" / "explanations.parquet"
+    table = pq.read_table(path)
+    ids = table.column("event_id").to_pylist()
+    assert ids == sorted(ids) and len(ids) == len(EXPECTED)
+    assert table.schema.field("explanation").type == pa.string()
+    assert table.schema.field("weak_explanation").type == pa.string()
+    assert dict(zip(ids, table.column("explanation").to_pylist(), strict=True)) == EXPECTED
 
 
 def test_one_event_says_which_path_explains_it(force: Path) -> None:
