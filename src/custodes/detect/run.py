@@ -122,6 +122,7 @@ def _detect(
         now = SourceState.of(store)
     linked = load_state(home / LINK_STATE)
     relink = relink or _links_stale(home, linked, now)
+    _import_before_threads()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="custodes-link") as beside:
         # Linkage reads the reference tables only, and explanation does not read its result:
         # on the embedded engine the two run side by side (each leaves part of the machine
@@ -159,6 +160,16 @@ def _detect(
         explained.mode,
         explained.explained_now,
     )
+
+
+def _import_before_threads() -> None:
+    """Import sqlglot's DuckDB dialect and Ibis's DuckDB backend here, before linkage starts
+    beside explanation: both threads would import them at once, and sqlglot's lazy dialect
+    loading takes its own lock inside Python's import lock in one thread and the other way
+    round in the other (seen: a test run that never finished, each thread waiting on the
+    other's lock)."""
+    import ibis.backends.duckdb  # noqa: F401
+    import sqlglot.dialects.duckdb  # noqa: F401
 
 
 def _link(home: Path, session: Any | None, now: SourceState) -> float:
