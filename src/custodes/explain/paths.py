@@ -58,13 +58,12 @@ def restrict(events: ir.Table, only: Sequence[str] | ir.Table | None) -> ir.Tabl
     return events.filter(events.event_id.isin(list(only)))
 
 
-def events_of_employed(con: BaseBackend, only: Sequence[str] | ir.Table | None = None) -> ir.Table:
-    """Access events whose person was employed at the time, with their unit and its kind
-    (``only``: just the events with these ids).
+def events_of_employed(con: BaseBackend, events: ir.Table) -> ir.Table:
+    """The access ``events`` whose person was employed at the time, with their unit and its
+    kind.
 
     A disclosure or export to anyone but a known partner is left out: no template explains it.
     """
-    events = restrict(con.table("access_events"), only)
     workforce = con.table("workforce")
     units = con.table("units")
     people = workforce.select(
@@ -125,23 +124,31 @@ def _names_one(events: ir.Table) -> ir.BooleanValue:
     return (_forename(events).length() > 1) | (_dob(events) != "")
 
 
-def looks(con: BaseBackend, employed: ir.Table) -> ir.Table:
-    """Each event with the subject it looked at: its ``subject_id``, or for a name search that
-    found nobody, each subject the query names (``via_search``).
+def looks(con: BaseBackend, only: Sequence[str] | ir.Table | None = None) -> ir.Table:
+    """Each event of an employed person (``only``: of these ids) with the subject it looked
+    at: its ``subject_id``, or for a name search that found nobody, each subject the query
+    names (``via_search``).
 
     A search names one person when it gives a whole forename or a date of birth with the
     surname. A surname alone, or with an initial, is how fishing looks: its result is whoever
     the system returned, so such a search is marked not ``specific`` and only direct evidence (a
     named operation, an assignment, the unit's own work) explains it.
     """
-    direct = employed.filter(employed.subject_id.notnull())
+    events = restrict(con.table("access_events"), only)
+    # The two kinds of event are split before the join to the workforce, not after: one
+    # joined table read by both would be materialised whole by the engine (DuckDB keeps a
+    # common table expression used twice), 10 M wide rows for the 160 k searches' sake.
+    direct = events_of_employed(con, events.filter(events.subject_id.notnull()))
     direct = direct.mutate(
         # Only a search's query is read (CASE reads it for those rows alone).
         specific=ibis.ifelse(direct.action != "search", True, _names_one(direct)),
         via_search=False,
     )
-    searches = employed.filter(
-        employed.subject_id.isnull() & (employed.action == "search") & employed.query.notnull()
+    searches = events_of_employed(
+        con,
+        events.filter(
+            events.subject_id.isnull() & (events.action == "search") & events.query.notnull()
+        ),
     )
     # The engine may move the tests on the query's fields below that filter, into one test over
     # every event: a query read only where the search found nobody keeps the patterns from
