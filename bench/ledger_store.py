@@ -4,7 +4,7 @@
     python bench/ledger_store.py --events-csv PATH
 
 1. **Ingest** the events file into an empty store (in this process). The leaves are computed
-   by worker processes while the file is staged; each batch then appends its leaves to the tree
+   in threads beside staging while the file is staged; each batch then appends its leaves to the tree
    and syncs it, which is timed: the append rate is the leaves over that time. The machine's
    CPU time over the whole ingest is recorded too (the workers included), and the peak
    resident memory of this process and all its descendants, sampled every half second.
@@ -12,8 +12,8 @@
    off (each batch appends zero hashes): the difference is what the ledger costs ingest.
 2. **Verify**: the full audit (`custodes ledger verify`) of the store, in records per second.
 3. **The ledger's capacity**: the stored events, held in memory as staging holds them, put
-   through the ledger's part of ingest alone (handed to the workers, encoded, hashed, appended,
-   synced), so the ledger's own rate is known apart from staging's, on the same cores.
+   through the ledger's part of ingest alone (encoded and hashed in the leaf threads,
+   appended, synced), so the ledger's own rate is known apart from staging's, on the same cores.
 4. **The hashing limit**, in the same run over the same bytes: a bare single-threaded
    ``hashlib`` loop computing each event's commitment ``SHA-256(TAG || salt || encoding)`` from
    values already in memory (the least any verification must do), and the same loop also
@@ -253,11 +253,10 @@ def hashing_limit(home: Path) -> dict[str, Any]:
 def ledger_capacity(home: Path, work: Path) -> dict[str, Any]:
     """The ledger's own throughput on this machine, with nothing else running: the stored
     events, held in memory as staging holds them (pieces of a read block, about 140,000 rows;
-    batches of 2 M), go through exactly what ingest does for the ledger: handed to the leaf
-    workers as Arrow files, encoded and hashed there, read back per batch, appended to a fresh
-    tree and synced. Reading the events into memory beforehand is not timed."""
+    batches of 2 M), go through exactly what ingest does for the ledger: encoded and hashed in
+    the leaf threads, their leaves read back per batch, appended to a fresh tree and synced. Reading the events into memory beforehand is not timed."""
     from custodes.ledger.tree import MerkleTree
-    from custodes.store import LeafPool, open_store
+    from custodes.store import open_store
     from custodes.store.encoding_columns import encoded_columns_sql
     from custodes.store.ingest import DEFAULT_BATCH_ROWS
     from custodes.store.leaves import StagedLeaves
@@ -279,8 +278,10 @@ def ledger_capacity(home: Path, work: Path) -> dict[str, Any]:
     ]
     machine = machine_cpu_seconds()
     started = time.perf_counter()
-    with LeafPool() as pool, MerkleTree(work / "capacity-tree") as tree:
-        staged = StagedLeaves(pool, work / "capacity-leaves")
+    with (
+        StagedLeaves(work / "capacity-leaves") as staged,
+        MerkleTree(work / "capacity-tree") as tree,
+    ):
         for chunk, pieces in enumerate(batches):
             for part, rows in enumerate(pieces):
                 staged.add(chunk, part, rows)

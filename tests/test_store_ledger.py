@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import custodes.store.leaves as leaves_module
 from custodes.errors import StoreError
 from custodes.ledger import (
     ConsistencyProof,
@@ -401,21 +402,21 @@ def test_a_planted_copy_under_an_existing_record_number_is_caught(
     assert "events were deleted or added" in first or "does not match" in first
 
 
-def test_leaves_computed_by_workers_while_staging_are_the_stored_events_leaves(
+def test_leaves_computed_in_threads_while_staging_are_the_stored_events_leaves(
     make_bundle: BundleFactory, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Large files hand their staged rows to worker processes; batches with quarantined rows
-    and duplicates then pick the leaves of the rows they store. The audit recomputes every
-    leaf from the stored Parquet, by the other path."""
+    """Large files have their staged rows hashed in threads beside staging; batches with
+    quarantined rows and duplicates then pick the leaves of the rows they store. The audit
+    recomputes every leaf from the stored Parquet, by the other path."""
     monkeypatch.setattr("custodes.store.leaves.PARALLEL_FROM", 1)
-    handed: list[str] = []
-    submit = LeafPool.submit
+    hashed_in: list[str] = []
+    staged_leaves = leaves_module.staged_leaves
 
-    def spy(self: LeafPool, fn: Any, *args: Any) -> Any:
-        handed.append(fn.__name__)
-        return submit(self, fn, *args)
+    def spy(rows: pa.Table, path: str) -> int:
+        hashed_in.append(threading.current_thread().name)
+        return staged_leaves(rows, path)
 
-    monkeypatch.setattr(LeafPool, "submit", spy)
+    monkeypatch.setattr(leaves_module, "staged_leaves", spy)
     lines = [
         f"E{i},2026-01-{1 + i % 28:02d}T08:00:00Z,P1,consult,PNC,S{i},check {i}\n"
         for i in range(1, 401)
@@ -429,7 +430,7 @@ def test_leaves_computed_by_workers_while_staging_are_the_stored_events_leaves(
         1,
         1,
     )
-    assert handed and set(handed) == {"_staged_file_leaves"}
+    assert hashed_in and all(name.startswith("leaves") for name in hashed_in)
     assert _size(home) == 398 + len(events.batches)
     assert _audit(home) == (True, "None")
-    assert not list((home / ".work").glob("leaves-*"))  # the hand-over files are gone
+    assert not list((home / ".work").glob("leaves-*"))  # the staged leaves are gone
