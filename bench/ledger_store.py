@@ -4,8 +4,8 @@
     python bench/ledger_store.py --events-csv PATH
 
 1. **Ingest** the events file into an empty store (in this process). The leaves are computed
-   in threads beside staging while the file is staged; each batch then appends its leaves to the tree
-   and syncs it, which is timed: the append rate is the leaves over that time. The machine's
+   in threads beside staging while the file is staged; each batch then appends its leaves to
+   the tree and syncs it, which is timed: the append rate is the leaves over that time. The machine's
    CPU time over the whole ingest is recorded too (the workers included), and the peak
    resident memory of this process and all its descendants, sampled every half second.
    The same ingest is run again, into a store that is thrown away, with the hashing switched
@@ -254,9 +254,10 @@ def ledger_capacity(home: Path, work: Path) -> dict[str, Any]:
     """The ledger's own throughput on this machine, with nothing else running: the stored
     events, held in memory as staging holds them (pieces of a read block, about 140,000 rows;
     batches of 2 M), go through exactly what ingest does for the ledger: encoded and hashed in
-    the leaf threads, their leaves read back per batch, appended to a fresh tree and synced. Reading the events into memory beforehand is not timed."""
+    the leaf threads, their leaves read back per batch, appended to a fresh tree and synced.
+    Reading the events into memory beforehand is not timed."""
     from custodes.ledger.tree import MerkleTree
-    from custodes.store import open_store
+    from custodes.store import LeafPool, open_store
     from custodes.store.encoding_columns import encoded_columns_sql
     from custodes.store.ingest import DEFAULT_BATCH_ROWS
     from custodes.store.leaves import StagedLeaves
@@ -278,10 +279,8 @@ def ledger_capacity(home: Path, work: Path) -> dict[str, Any]:
     ]
     machine = machine_cpu_seconds()
     started = time.perf_counter()
-    with (
-        StagedLeaves(work / "capacity-leaves") as staged,
-        MerkleTree(work / "capacity-tree") as tree,
-    ):
+    with LeafPool(threads=True) as pool, MerkleTree(work / "capacity-tree") as tree:
+        staged = StagedLeaves(pool, work / "capacity-leaves")
         for chunk, pieces in enumerate(batches):
             for part, rows in enumerate(pieces):
                 staged.add(chunk, part, rows)

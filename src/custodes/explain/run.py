@@ -110,8 +110,9 @@ def explanations(
         weak.append(found.filter(found.weak))
     # What remains reads only the tiers' kept matches: the looks go before the last join, which
     # needs the memory (at 100 M events it ran out of it with the looks still held).
-    for table in {id(todo): todo, id(looked): looked}.values():
-        _release(table)
+    _release(looked)
+    if todo is not looked:
+        _release(todo)
     best_strong = _union(strong)
     best_weak = _best(_union(weak)).select("event_id", weak_explanation="template")
     # Most events are explained: the events are joined to the explained ones only to find the

@@ -41,7 +41,7 @@ from custodes.bundle.validate import digest_expression, ident, literal
 from custodes.durable import fsync_path
 from custodes.ledger.receipt import SALT_SIZE
 from custodes.store.catalog import Counts, LeafSpan, SystemEvent
-from custodes.store.leaves import StagedLeaves
+from custodes.store.leaves import LeafPool, StagedLeaves
 from custodes.store.ledger import new_system_event, system_leaf
 from custodes.store.store import Store, parquet_listing, writer
 
@@ -114,12 +114,12 @@ def ingest(
         raise ValueError("batch_rows must be at least 1")
     _use_jemalloc()
     table_files = find_tables(bundle)
-    with writer(home) as store:
+    with writer(home) as store, LeafPool(threads=True) as pool:
         run_id = store.catalog.start_run("ingest", str(bundle.resolve()))
         reports: list[FileReport] = []
         try:
             for table_file in table_files:
-                reports.append(_ingest_file(store, run_id, table_file, batch_rows, progress))
+                reports.append(_ingest_file(store, pool, run_id, table_file, batch_rows, progress))
         except BaseException:
             store.catalog.finish_run(run_id, "failed", {"files": [r.to_dict() for r in reports]})
             raise
@@ -146,6 +146,7 @@ def salts(rows: int) -> dict[str, pa.Array]:
 
 def _ingest_file(
     store: Store,
+    pool: LeafPool,
     run_id: int,
     table_file: TableFile,
     batch_rows: int,
@@ -153,44 +154,40 @@ def _ingest_file(
 ) -> FileReport:
     table = table_file.table
     tag = f"{table.name}_{run_id}"
-    leaves = StagedLeaves(store.work_dir / f"leaves-{tag}") if table.immutable else None
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-facts") as hasher:
-            facts = hasher.submit(file_facts, table_file.path)  # hashed while it is being read
-            per_row = salts if table.immutable else None
-            on_rows = leaves.add if leaves else None
-            staged = stage(
-                store.db, table_file, store.work_dir, tag, batch_rows, facts, per_row, on_rows
-            )
-            sha = facts.result().sha256
-        report = FileReport(table.name, str(table_file.path), sha, Counts())
-        for chunk in range(staged.chunks):
-            first = chunk * batch_rows + 1
-            last = min(staged.records, (chunk + 1) * batch_rows)
-            done = store.catalog.committed_batch(table.name, sha, first, last)
-            if done is not None:
-                # The same records of the same file were committed before (a resumed or repeated
-                # ingest): nothing new can come of them. Account for them as reprocessing would:
-                # what was quarantined is quarantined (once), everything else is a duplicate.
-                report.counts.add(
-                    Counts(
-                        read=done.read,
-                        quarantined=done.quarantined,
-                        duplicates=done.read - done.quarantined,
-                    )
+    leaves = StagedLeaves(pool, store.work_dir / f"leaves-{tag}") if table.immutable else None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-facts") as hasher:
+        facts = hasher.submit(file_facts, table_file.path)  # hashed while it is being read
+        per_row = salts if table.immutable else None
+        on_rows = leaves.add if leaves else None
+        staged = stage(
+            store.db, table_file, store.work_dir, tag, batch_rows, facts, per_row, on_rows
+        )
+        sha = facts.result().sha256
+    report = FileReport(table.name, str(table_file.path), sha, Counts())
+    for chunk in range(staged.chunks):
+        first = chunk * batch_rows + 1
+        last = min(staged.records, (chunk + 1) * batch_rows)
+        done = store.catalog.committed_batch(table.name, sha, first, last)
+        if done is not None:
+            # The same records of the same file were committed before (a resumed or repeated
+            # ingest): nothing new can come of them. Account for them as reprocessing would:
+            # what was quarantined is quarantined (once), everything else is a duplicate.
+            report.counts.add(
+                Counts(
+                    read=done.read,
+                    quarantined=done.quarantined,
+                    duplicates=done.read - done.quarantined,
                 )
-            else:
-                batch = _Batch(store, leaves, run_id, staged, chunk, sha)
-                report.counts.add(batch.run())
-                report.batches.append(batch.batch_id)
-            if progress:
-                progress(table.name, min(staged.records, (chunk + 1) * batch_rows), staged.records)
-        shutil.rmtree(staged.directory, ignore_errors=True)
-        if leaves:
-            shutil.rmtree(leaves.directory, ignore_errors=True)
-    finally:
-        if leaves:
-            leaves.close()
+            )
+        else:
+            batch = _Batch(store, leaves, run_id, staged, chunk, sha)
+            report.counts.add(batch.run())
+            report.batches.append(batch.batch_id)
+        if progress:
+            progress(table.name, min(staged.records, (chunk + 1) * batch_rows), staged.records)
+    shutil.rmtree(staged.directory, ignore_errors=True)
+    if leaves:
+        shutil.rmtree(leaves.directory, ignore_errors=True)
     return report
 
 

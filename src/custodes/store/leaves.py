@@ -15,9 +15,9 @@ There is one definition of how an event becomes a leaf, whichever the source of 
 
 Both steps work a column at a time: the encoding's pieces are prepared in Arrow
 (:mod:`custodes.store.encoding_columns`), then concatenated and hashed in one pass with the
-CPU's SHA instructions (:func:`custodes.ledger.bulk.commitment_leaves_of_pieces`). The audit's
-large jobs are spread over worker *processes* (:class:`LeafPool`; each reads Parquet with its
-own DuckDB) while the caller compares the results in order.
+CPU's SHA instructions (:func:`custodes.ledger.bulk.commitment_leaves_of_pieces`). Large jobs
+go to a :class:`LeafPool`, threads at ingest and worker *processes* for the audit (each reads
+Parquet with its own DuckDB), while the caller appends or compares the results in order.
 
 An event whose ``_salt`` is NULL has had its content erased: its leaf cannot be recomputed, and
 it is reported as such (the ledger's tombstones say whether that was lawful).
@@ -49,7 +49,7 @@ from custodes.store.store import parquet_listing
 T = TypeVar("T")
 HASH = 32
 ERASED = bytes(HASH)  # stands in for the leaf of an erased event
-PARALLEL_FROM = 200_000  # events: below this, a process pool costs more than it saves
+PARALLEL_FROM = 200_000  # events: below this, workers cost more than they save
 JOB_RECORDS = 262_144  # records per job handed to a worker
 WORKER_MEMORY = "512MB"
 
@@ -170,15 +170,18 @@ def _hash_rows(rows: pa.Table) -> Leaves:
 
 
 class LeafPool:
-    """Compute the leaves of large record ranges in worker processes, results in order.
+    """Compute the leaves of large record ranges in workers, results in order.
 
-    Small ranges are computed in this process: starting workers takes longer than hashing a
-    few thousand events. Use as a context manager.
+    Workers are processes by default (the audit: each reads Parquet with its own DuckDB), or
+    ``threads`` of this process (ingest: the rows are already in its memory, and the encoding
+    and hashing run in native code without the GIL). Small ranges are computed in the caller:
+    starting workers takes longer than hashing a few thousand events. Use as a context manager.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, threads: bool = False) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self._pool: ProcessPoolExecutor | None = None
+        self.threads = threads
+        self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
         self._running: deque[Future[Any]] = deque()
 
     def __enter__(self) -> LeafPool:
@@ -189,7 +192,9 @@ class LeafPool:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self) -> ProcessPoolExecutor | ThreadPoolExecutor:
+        if self._pool is None and self.threads:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="leaves")
         if self._pool is None:
             # Not fork: the parent runs DuckDB and Arrow threads, which fork would copy
             # mid-flight. A fork server is a fresh single-threaded process that imports the
@@ -232,52 +237,31 @@ class LeafPool:
 class StagedLeaves:
     """The leaves of an events file, computed piece by piece while the file is staged.
 
-    Each piece of staged rows is encoded and hashed in a thread of this process (once the
-    file has proved large enough to be worth it), which writes the piece's leaves under
+    Each piece of staged rows goes to a worker of ``pool`` (once the file has proved large
+    enough to be worth it), which encodes and hashes it and writes the piece's leaves under
     ``directory``; a batch then takes the leaves of the records it stores (:meth:`for_chunk`).
     The hashing thus runs beside the reading and checking of the rest of the file instead of
     after it, and the events are not read back from Parquet.
 
-    Threads, not processes: the encoding (Arrow kernels, NumPy) and the hashing (DataFusion)
-    run in native code without the GIL, two threads hash 1.75 times as fast as one, and the
-    rows need not be copied to another process (handing each piece over as an Arrow file cost
-    the ingest process about 0.2 µs an event, and reading the leaves back from the workers as
-    much again). Only the leaves (40 bytes an event) are kept, on disk, until their batch
-    commits: a whole file's would not fit in memory at 100 M events. Use as a context manager.
+    Ingest gives it a pool of threads: the rows need not be copied to another process
+    (handing each piece over as an Arrow file cost the ingest process about 0.2 µs an event,
+    and reading the leaves back from the workers as much again), and two threads hash 1.75
+    times as fast as one. Only the leaves (40 bytes an event) are kept, on disk, until their
+    batch commits: a whole file's would not fit in memory at 100 M events.
     """
 
-    def __init__(self, directory: Path, workers: int | None = None) -> None:
+    def __init__(self, pool: LeafPool, directory: Path) -> None:
+        self.pool = pool
         self.directory = directory
-        self.workers = workers or os.cpu_count() or 1
         self._rows = 0
         self._chunks: dict[int, list[tuple[Path, Future[int] | None]]] = {}
-        self._threads: ThreadPoolExecutor | None = None
-        self._running: deque[Future[int]] = deque()
-
-    def __enter__(self) -> StagedLeaves:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the threads (a piece still waiting is not hashed: its batch never commits)."""
-        if self._threads is not None:
-            self._threads.shutdown(cancel_futures=True)
-            self._threads = None
 
     def add(self, chunk: int, part: int, rows: pa.Table) -> None:
         path = self.directory / f"chunk_{chunk}" / f"part_{part}.arrow"
         self._rows += rows.num_rows
         future: Future[int] | None = None
-        if self._rows >= PARALLEL_FROM and self.workers > 1:
-            if self._threads is None:
-                self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="leaves")
-            # At most two pieces a thread wait their turn (each holds its rows in memory).
-            while len(self._running) > 2 * self.workers:
-                self._running.popleft().result()
-            future = self._threads.submit(staged_leaves, rows, path.as_posix())
-            self._running.append(future)
+        if self._rows >= PARALLEL_FROM and self.pool.workers > 1:
+            future = self.pool.submit(staged_leaves, rows, path.as_posix())
         else:
             staged_leaves(rows, path.as_posix())
         self._chunks.setdefault(chunk, []).append((path, future))
